@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs what the build, the tests and the firmware need, and only what is missing.
+# Quick when everything is there. Works as root or through sudo.
+set -euo pipefail
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "deps: not root and no sudo" >&2; exit 1; }
+  SUDO="sudo"
+fi
+
+command -v swift >/dev/null || {
+  echo "deps: Swift 6.3 is not on PATH; install the Swift toolchain for Debian 12 first" >&2
+  exit 1
+}
+
+packages=(
+  gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user file
+  libgpiod-dev libi2c-dev libsodium-dev
+  libgpiod-dev:arm64 libi2c-dev:arm64 libsodium-dev:arm64
+  ${EXTRA_DEBS:-}
+)
+
+added_arch=0
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  $SUDO dpkg --add-architecture arm64
+  added_arch=1
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -gt 0 ] || [ $added_arch -eq 1 ]; then
+  echo "deps: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  if [ ${#missing[@]} -gt 0 ]; then
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+fi

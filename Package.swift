@@ -1,0 +1,63 @@
+// swift-tools-version: 6.1
+//
+// Two builds from one manifest:
+//  - host (default): every module, the host tool `plumb` and the tests;
+//  - firmware (EMBEDDED=1): only what ships in `plumbd`, compiled in Embedded Swift for
+//    aarch64 (see Makefile `firmware` and docs/building.md).
+import PackageDescription
+
+let embedded = Context.environment["EMBEDDED"] == "1"
+
+let shippedSwift: [SwiftSetting] = embedded
+    ? [.enableExperimentalFeature("Embedded"), .unsafeFlags(["-wmo", "-Osize"])]
+    : []
+
+func shipped(_ name: String, _ deps: [Target.Dependency], linking: [LinkerSetting] = []) -> Target {
+    .target(name: name, dependencies: deps, swiftSettings: shippedSwift, linkerSettings: linking)
+}
+
+var targets: [Target] = [
+    .target(
+        name: "CLinux",
+        linkerSettings: [.linkedLibrary("gpiod"), .linkedLibrary("i2c")]
+    ),
+    shipped("PlumbCore", [], linking: [.linkedLibrary("m")]),
+    shipped("PlumbHAL", ["PlumbCore"]),
+    shipped("PlumbDevices", ["PlumbCore", "PlumbHAL"]),
+    shipped("PlumbFlight", ["PlumbCore", "PlumbHAL"]),
+    shipped("PlumbLink", ["PlumbCore"]),
+    shipped("PlumbLinux", ["CLinux", "PlumbCore", "PlumbHAL"]),
+    .executableTarget(
+        name: "plumbd",
+        dependencies: ["CLinux", "PlumbCore", "PlumbHAL", "PlumbDevices", "PlumbFlight",
+                       "PlumbLink", "PlumbLinux"],
+        swiftSettings: shippedSwift
+    ),
+]
+
+var products: [Product] = [.executable(name: "plumbd", targets: ["plumbd"])]
+var dependencies: [Package.Dependency] = []
+
+if !embedded {
+    dependencies.append(.package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"))
+    targets += [
+        .executableTarget(
+            name: "plumb",
+            dependencies: ["PlumbCore", "PlumbHAL", "PlumbDevices", "PlumbFlight", "PlumbLink",
+                           "PlumbLinux",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "PlumbCoreTests", dependencies: ["PlumbCore"]),
+        .testTarget(name: "PlumbHALTests", dependencies: ["PlumbCore", "PlumbHAL"]),
+        .testTarget(name: "PlumbLinuxTests", dependencies: ["CLinux", "PlumbCore", "PlumbHAL", "PlumbLinux", "PlumbFlight"]),
+        .testTarget(name: "PlumbdTests", dependencies: ["PlumbCore"]),
+    ]
+    products.append(.executable(name: "plumb", targets: ["plumb"]))
+}
+
+let package = Package(
+    name: "Plumbline",
+    products: products,
+    dependencies: dependencies,
+    targets: targets
+)

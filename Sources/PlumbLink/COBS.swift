@@ -1,0 +1,68 @@
+// Consistent Overhead Byte Stuffing: frames on the serial radio link are COBS-encoded and
+// end with 0x00, so a receiver resynchronises at the next zero after any corruption.
+// Overhead: one byte per 254 bytes of payload, plus one.
+
+public enum COBSError: Error, Equatable {
+    /// The output buffer is too small.
+    case outputTooSmall
+    /// A zero byte inside an encoded frame, or a code that runs past the end.
+    case malformed
+}
+
+public enum COBS {
+    /// The largest encoded size of `n` payload bytes (without the 0x00 delimiter).
+    public static func maxEncodedCount(_ n: Int) -> Int { n + n / 254 + 1 }
+
+    /// Encodes `input` into `output`; returns the encoded length (no delimiter added).
+    public static func encode(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(COBSError) -> Int {
+        guard output.count >= maxEncodedCount(input.count) else { throw COBSError.outputTooSmall }
+        var codeIndex = 0
+        var out = 1
+        var code: UInt8 = 1
+        for b in input {
+            if b == 0 {
+                output[codeIndex] = code
+                codeIndex = out
+                out += 1
+                code = 1
+            } else {
+                output[out] = b
+                out += 1
+                code += 1
+                if code == 0xFF {
+                    output[codeIndex] = code
+                    codeIndex = out
+                    out += 1
+                    code = 1
+                }
+            }
+        }
+        output[codeIndex] = code
+        return out
+    }
+
+    /// Decodes one frame (without its delimiter) into `output`; returns the decoded length.
+    public static func decode(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(COBSError) -> Int {
+        var i = 0
+        var out = 0
+        while i < input.count {
+            let code = Int(input[i])
+            guard code != 0, i + code <= input.count else { throw COBSError.malformed }
+            i += 1
+            for _ in 1..<code {
+                let b = input[i]
+                guard b != 0 else { throw COBSError.malformed }
+                guard out < output.count else { throw COBSError.outputTooSmall }
+                output[out] = b
+                out += 1
+                i += 1
+            }
+            if code != 0xFF && i < input.count {
+                guard out < output.count else { throw COBSError.outputTooSmall }
+                output[out] = 0
+                out += 1
+            }
+        }
+        return out
+    }
+}

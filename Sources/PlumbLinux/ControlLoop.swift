@@ -1,0 +1,95 @@
+import CLinux
+import PlumbHAL
+
+/// Why the control loop stopped.
+public enum LoopExit: Equatable {
+    case signal(SignalRequest)
+    case tickLimit
+    case failure(String)
+}
+
+public struct LoopSummary {
+    public var exit: LoopExit
+    public var accounting: TickAccounting
+    /// Outputs that could not be put at their safe level on the way out.
+    public var unsafeOutputs: Int
+}
+
+/// Puts every output at its safe level; returns how many refused (each is logged).
+public func applySafeOutputs<Output: GPIOOutput>(_ outputs: [Output], log: Log) -> Int {
+    var failures = 0
+    for (i, o) in outputs.enumerated() {
+        do {
+            try o.setSafe()
+        } catch {
+            failures += 1
+            log.error("output \(i): cannot set its safe level: \(describe(error))")
+        }
+    }
+    return failures
+}
+
+/// The daemon's single-threaded loop: one `ppoll` over the ticker and the signalfd
+/// (device fds join as the drivers land). Each tick runs `tick(n)` once, timed against
+/// the budget; SIGTERM/SIGINT put every output at its safe level and return; SIGHUP is
+/// reserved for reloading the config. `maxTicks` (0 = unbounded) exists for tests and
+/// benchmarks.
+public func runControlLoop<Output: GPIOOutput>(
+    ticker: TimerfdTicker, signals: SignalSource, outputs: [Output], maxTicks: UInt64,
+    log: Log, tick: (UInt64) -> Void
+) -> LoopSummary {
+    let loop = EventLoop(capacity: 8)
+    let clock = LinuxClock()
+    guard let tickerToken = loop.add(fd: ticker.fd), let signalToken = loop.add(fd: signals.fd) else {
+        let failed = applySafeOutputs(outputs, log: log)
+        return LoopSummary(exit: .failure("event loop is full"), accounting: ticker.accounting, unsafeOutputs: failed)
+    }
+    var exit: LoopExit? = nil
+    var ticks: UInt64 = 0
+    while exit == nil {
+        let ready: UInt64
+        do {
+            ready = try loop.wait(timeoutNs: Int64(ticker.periodNs) * 4)
+        } catch {
+            exit = .failure("poll: " + describe(error))
+            break
+        }
+        if ready & (1 << UInt64(signalToken)) != 0 {
+            // Drain every pending signal; a terminate wins over a reload.
+            var drained = 0
+            while drained < 8 {
+                drained += 1
+                let request: SignalRequest?
+                do { request = try signals.next() } catch { break }
+                guard let request else { break }
+                switch request {
+                case .terminate, .interrupt:
+                    exit = .signal(request)
+                case .reload:
+                    log.notice("SIGHUP: configuration reload is not available yet; configuration unchanged")
+                }
+            }
+            if exit != nil { break }
+        }
+        if ready & (1 << UInt64(tickerToken)) != 0 {
+            let expirations: UInt64
+            do {
+                expirations = try ticker.acknowledge()
+            } catch {
+                exit = .failure("ticker: timerfd read failed")
+                break
+            }
+            if expirations == 0 { continue }
+            if expirations > 1 {
+                log.debug("tick \(ticks): \(expirations - 1) period(s) missed")
+            }
+            let start = clock.nowNs()
+            tick(ticks)
+            ticker.recordWork(ns: clock.nowNs() &- start)
+            ticks += 1
+            if maxTicks > 0 && ticks >= maxTicks { exit = .tickLimit }
+        }
+    }
+    let failed = applySafeOutputs(outputs, log: log)
+    return LoopSummary(exit: exit ?? .failure("unknown"), accounting: ticker.accounting, unsafeOutputs: failed)
+}

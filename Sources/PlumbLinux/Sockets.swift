@@ -1,0 +1,75 @@
+import CLinux
+import PlumbHAL
+
+/// A non-blocking IPv4 UDP socket.
+public final class UDPSocket: DatagramEndpoint {
+    public let fd: Int32
+
+    public init(bind address: NetAddress) throws(IOError) {
+        let r = plumb_udp_open(plumb_htonl(address.host), address.port)
+        if r < 0 { throw IOError.openFailed(what: "udp \(address.description)", errno: -r) }
+        fd = r
+    }
+
+    deinit { _ = plumb_close(fd) }
+
+    /// The bound port (useful after binding port 0).
+    public var localPort: UInt16 {
+        let p = plumb_udp_local_port(fd)
+        return p < 0 ? 0 : UInt16(p)
+    }
+
+    public func send(_ bytes: UnsafeRawBufferPointer, to: NetAddress) throws(IOError) {
+        let n = plumb_udp_send(fd, bytes.baseAddress, UInt(bytes.count), plumb_htonl(to.host), to.port)
+        if n < 0 { throw IOError.writeFailed(errno: Int32(-n)) }
+    }
+
+    public func receive(into buffer: UnsafeMutableRawBufferPointer) throws(IOError) -> (count: Int, from: NetAddress)? {
+        var host: UInt32 = 0
+        var port: UInt16 = 0
+        let n = plumb_udp_recv(fd, buffer.baseAddress, UInt(buffer.count), &host, &port)
+        if n == -Int(EMSGSIZE) { throw IOError.truncated }
+        if n < 0 { throw IOError.readFailed(errno: Int32(-n)) }
+        if n == 0 && port == 0 { return nil }
+        return (Int(n), NetAddress(host: plumb_htonl(host), port: port))
+    }
+}
+
+/// A serial port through termios: raw, 8N1, non-blocking.
+public final class LinuxSerialPort: SerialPort {
+    public let fd: Int32
+    public let path: String
+
+    public init(path: String, baud: UInt32) throws(IOError) {
+        self.path = path
+        let r = path.withCString { plumb_serial_open($0, baud) }
+        if r < 0 { throw IOError.openFailed(what: path, errno: -r) }
+        fd = r
+    }
+
+    deinit { _ = plumb_close(fd) }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws(IOError) -> Int {
+        let n = plumb_write(fd, bytes.baseAddress, UInt(bytes.count))
+        if n == -Int(EAGAIN) { return 0 }
+        if n < 0 { throw IOError.writeFailed(errno: Int32(-n)) }
+        return Int(n)
+    }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(IOError) -> Int {
+        let n = plumb_read(fd, buffer.baseAddress, UInt(buffer.count))
+        if n == -Int(EAGAIN) { return 0 }
+        if n < 0 { throw IOError.readFailed(errno: Int32(-n)) }
+        return Int(n)
+    }
+}
+
+public func describe(_ error: IOError) -> String {
+    switch error {
+    case .openFailed(let what, let e): return "cannot open \(what): \(errnoMessage(e))"
+    case .readFailed(let e): return "read failed: \(errnoMessage(e))"
+    case .writeFailed(let e): return "write failed: \(errnoMessage(e))"
+    case .truncated: return "datagram larger than the receive buffer (dropped)"
+    case .closed: return "closed"
+    }
+}

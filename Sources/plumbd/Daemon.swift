@@ -1,0 +1,257 @@
+import CLinux
+import PlumbCore
+import PlumbHAL
+import PlumbFlight
+import PlumbLinux
+
+func loadConfig(_ path: String) -> Loaded<PlumbConfig> {
+    let (doc, errors, missing) = loadTOML(path)
+    guard let doc else { return Loaded(value: nil, errors: errors, missingFile: missing) }
+    var reader = ConfigReader(doc)
+    let config = PlumbConfig.read(&reader)
+    return Loaded(value: config, errors: reader.diagnostics.map { $0.formatted(file: path) }, missingFile: false)
+}
+
+let version = "0.1.0"
+let defaultConfigPath = "/etc/plumbline/plumbd.toml"
+
+let usage = """
+usage: plumbd [--config FILE] [--board NAME|FILE] [--check-config | --probe] [--ticks N]
+       plumbd --version | --help
+
+  --config FILE    how to fly (default \(defaultConfigPath); built-in defaults if absent)
+  --board NAME     what is wired where: a name looked up in $PLUMB_BOARD_DIR,
+                   /etc/plumbline/boards, /usr/share/plumbline/boards, ./Board; or a path
+  --check-config   validate the config and board files, print every error, exit
+  --probe          open every bus and line, probe every device, print a table, exit
+  --ticks N        stop after N control ticks (testing and benchmarks)
+  --version        print the version and exit
+"""
+
+struct Options {
+    var configPath: String? = nil
+    var board: String? = nil
+    var checkConfig = false
+    var probe = false
+    var version = false
+    var help = false
+    var maxTicks: UInt64 = 0
+}
+
+func parseOptions(_ args: [String], log: Log) -> Options? {
+    var o = Options()
+    var i = 1
+    func value(_ flag: String) -> String? {
+        guard i + 1 < args.count else {
+            log.error("\(flag) needs a value")
+            return nil
+        }
+        i += 1
+        return args[i]
+    }
+    while i < args.count {
+        let a = args[i]
+        switch a {
+        case "--version", "-V": o.version = true
+        case "--help", "-h": o.help = true
+        case "--check-config": o.checkConfig = true
+        case "--probe": o.probe = true
+        case "--config", "-c":
+            guard let v = value(a) else { return nil }
+            o.configPath = v
+        case "--board", "-b":
+            guard let v = value(a) else { return nil }
+            o.board = v
+        case "--ticks":
+            guard let v = value(a), let n = UInt64(v) else {
+                log.error("--ticks needs a whole number")
+                return nil
+            }
+            o.maxTicks = n
+        default:
+            log.error("unknown option '\(a)'")
+            return nil
+        }
+        i += 1
+    }
+    return o
+}
+
+func daemonMain(_ args: [String]) -> Int32 {
+    var log = Log(level: .info)
+    guard let options = parseOptions(args, log: log) else {
+        writeAll(fd: 2, usage + "\n")
+        return ExitCode.usage.rawValue
+    }
+    if options.help {
+        printOut(usage)
+        return ExitCode.ok.rawValue
+    }
+    if options.version {
+        printOut("plumbd \(version)")
+        return ExitCode.ok.rawValue
+    }
+
+    // Config: the named file must exist; the default one may be absent.
+    var config = PlumbConfig()
+    var configErrors: [String] = []
+    let configPath = options.configPath ?? defaultConfigPath
+    if options.configPath != nil || fileExists(configPath) {
+        let loaded = loadConfig(configPath)
+        if loaded.missingFile {
+            log.error(loaded.errors.first ?? configPath)
+            return ExitCode.noInput.rawValue
+        }
+        configErrors = loaded.errors
+        if let c = loaded.value { config = c }
+    } else {
+        log.notice("no config file at \(defaultConfigPath); using built-in defaults")
+    }
+    if let level = Log.Level(name: config.logLevel) { log.level = level }
+
+    guard let boardName = options.board ?? config.board else {
+        for e in configErrors { log.error(e) }
+        log.error("no board given: use --board NAME or set 'board' in the config file")
+        return ExitCode.usage.rawValue
+    }
+    guard let boardPath = resolveBoard(boardName) else {
+        for e in configErrors { log.error(e) }
+        var dirs = ""
+        for d in boardSearchPath() { dirs += " " + d }
+        log.error("board '\(boardName)' not found in:\(dirs)")
+        return ExitCode.noInput.rawValue
+    }
+    let loadedBoard = loadBoard(boardPath)
+    if loadedBoard.missingFile {
+        log.error(loadedBoard.errors.first ?? boardPath)
+        return ExitCode.noInput.rawValue
+    }
+    let allErrors = configErrors + loadedBoard.errors
+    for e in allErrors { log.error(e) }
+    guard allErrors.isEmpty, let board = loadedBoard.value else {
+        log.error("\(allErrors.count) error(s) in the configuration")
+        return ExitCode.config.rawValue
+    }
+
+    if options.checkConfig {
+        printOut("\(configPath): ok\n\(boardPath): ok (board '\(board.name)': \(board.buses.count) I2C bus(es), \(board.devices.count) device(s), \(board.gpio.count) GPIO line(s), \(board.pwm.count) PWM channel(s), \(board.serial.count) serial port(s))")
+        return ExitCode.ok.rawValue
+    }
+    if options.probe {
+        let rows = probeBoard(board)
+        writeAll(fd: 1, formatProbeTable(rows))
+        return probeSucceeded(rows) ? ExitCode.ok.rawValue : ExitCode.unavailable.rawValue
+    }
+    return run(config: config, board: board, maxTicks: options.maxTicks, log: log)
+}
+
+/// Bring-up and the control loop. Signals are blocked first so that a SIGTERM during
+/// bring-up is handled by the loop (outputs safe), not by the default action.
+func run(config: PlumbConfig, board: BoardDescription, maxTicks: UInt64, log: Log) -> Int32 {
+    let signals: SignalSource
+    do {
+        signals = try SignalSource()
+    } catch {
+        log.error(describe(error))
+        return ExitCode.osError.rawValue
+    }
+    log.notice("plumbd \(version) starting on board '\(board.name)' at \(config.loop.rateHz) Hz")
+
+    // Outputs first, each requested already at its safe level.
+    var chips: [LinuxGPIOChip] = []
+    var outputs: [LinuxGPIOOutput] = []
+    var inputs: [LinuxGPIOInput] = []
+    for spec in board.gpio {
+        var chip: LinuxGPIOChip? = nil
+        for c in chips where c.name == spec.chip { chip = c }
+        do {
+            if chip == nil {
+                let c = try LinuxGPIOChip(name: spec.chip)
+                chips.append(c)
+                chip = c
+            }
+            guard let chip else { continue }
+            switch spec.direction {
+            case .output(let safe):
+                outputs.append(try LinuxGPIOOutput(chip: chip, line: spec.line, activeLow: spec.activeLow,
+                                                   safeLevel: safe, consumer: spec.consumer))
+            case .input(let edges):
+                inputs.append(try LinuxGPIOInput(chip: chip, line: spec.line, activeLow: spec.activeLow,
+                                                 edges: edges, consumer: spec.consumer))
+            }
+        } catch {
+            log.error("gpio \(spec.role): \(describe(error))")
+            _ = applySafeOutputs(outputs, log: log)
+            return ExitCode.unavailable.rawValue
+        }
+    }
+    var buses: [LinuxI2CBus] = []
+    for spec in board.buses {
+        do {
+            buses.append(try LinuxI2CBus(path: spec.device, clockHz: spec.clockHz))
+        } catch {
+            log.error("i2c \(spec.name): \(describe(error))")
+            _ = applySafeOutputs(outputs, log: log)
+            return ExitCode.unavailable.rawValue
+        }
+    }
+    var missingRequired = 0
+    for d in board.devices {
+        guard let busIndex = board.buses.firstIndex(where: { $0.name == d.bus }) else { continue }
+        do {
+            try buses[busIndex].probe(address: d.address)
+        } catch {
+            if d.required {
+                missingRequired += 1
+                log.error("\(d.role) (\(d.kind.name) at \(formatHex(d.address))): \(describe(error))")
+            } else {
+                log.warning("optional \(d.role) (\(d.kind.name) at \(formatHex(d.address))): \(describe(error))")
+            }
+        }
+    }
+    if missingRequired > 0 {
+        _ = applySafeOutputs(outputs, log: log)
+        log.error("\(missingRequired) required device(s) missing; not starting")
+        return ExitCode.unavailable.rawValue
+    }
+
+    let rt = applyRealtime(fifoPriority: config.realtime.schedFifo ? Int32(config.realtime.priority) : nil,
+                           lockMemory: config.realtime.lockMemory)
+    if config.realtime.schedFifo {
+        if rt.fifoGranted {
+            log.info("SCHED_FIFO priority \(config.realtime.priority) granted")
+        } else {
+            log.warning("SCHED_FIFO refused (\(errnoMessage(rt.fifoErrno))); running with normal scheduling")
+        }
+    }
+    if config.realtime.lockMemory && !rt.memoryLocked {
+        log.warning("mlockall refused (\(errnoMessage(rt.lockErrno))); memory may page")
+    }
+
+    let ticker: TimerfdTicker
+    do {
+        ticker = try TimerfdTicker(periodNs: config.loop.periodNs, budgetNs: UInt64(config.loop.tickBudgetUs) * 1000)
+    } catch {
+        _ = applySafeOutputs(outputs, log: log)
+        log.error("cannot create the tick timer")
+        return ExitCode.osError.rawValue
+    }
+    log.info("control loop running: \(outputs.count) output(s) at safe levels, \(inputs.count) input(s), \(buses.count) bus(es)")
+    let summary = runControlLoop(ticker: ticker, signals: signals, outputs: outputs, maxTicks: maxTicks, log: log) { _ in
+        // Device polling, estimation and the mission run here as they land.
+    }
+    let a = summary.accounting
+    let outputsNote = summary.unsafeOutputs == 0
+        ? "all \(outputs.count) output(s) at safe levels"
+        : "\(summary.unsafeOutputs) output(s) could not be made safe"
+    switch summary.exit {
+    case .signal(let s):
+        log.notice("\(s == .terminate ? "SIGTERM" : "SIGINT"): stopped after \(a.ticks) ticks (\(a.missedTicks) missed, \(a.budgetOverruns) over budget); \(outputsNote)")
+    case .tickLimit:
+        log.notice("tick limit reached after \(a.ticks) ticks (\(a.missedTicks) missed, \(a.budgetOverruns) over budget); \(outputsNote)")
+    case .failure(let why):
+        log.error("control loop failed: \(why); \(outputsNote)")
+        return ExitCode.software.rawValue
+    }
+    return summary.unsafeOutputs == 0 ? ExitCode.ok.rawValue : ExitCode.ioError.rawValue
+}
