@@ -24,13 +24,7 @@ unit: deps
 
 # Embedded Swift for aarch64 Linux: compile with SwiftPM, link with the cross toolchain.
 firmware: deps
-	EMBEDDED=1 $(SWIFT) build -c release --triple aarch64-none-none-elf \
-	  --toolset Board/aarch64-toolset.json --product plumbd --scratch-path $(FW_SCRATCH) \
-	  2>&1 | grep -v -e 'link command failed' -e 'crt0.o' -e 'unsupported ELF machine' \
-	             -e 'linker command failed' -e '^\[.*Linking plumbd' || true
-	@test -f $(FW_SCRATCH)/aarch64-none-none-elf/release/plumbd.build/main.swift.o \
-	  || { echo "firmware: Embedded Swift compile failed"; exit 1; }
-	@bash .ci/link-firmware.sh $(FW_SCRATCH) $(FIRMWARE)
+	@bash .ci/build-firmware.sh $(FW_SCRATCH) $(FIRMWARE)
 	@file $(FIRMWARE)
 
 firmware-check: firmware

@@ -48,7 +48,7 @@ if !embedded {
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "PlumbCoreTests", dependencies: ["PlumbCore"]),
-        .testTarget(name: "PlumbHALTests", dependencies: ["PlumbCore", "PlumbHAL"]),
+        .testTarget(name: "PlumbHALTests", dependencies: ["PlumbCore", "PlumbHAL", "PlumbDevices", "PlumbLink"]),
         .testTarget(name: "PlumbLinuxTests", dependencies: ["CLinux", "PlumbCore", "PlumbHAL", "PlumbLinux", "PlumbFlight"]),
         .testTarget(name: "PlumbdTests", dependencies: ["PlumbCore"]),
     ]

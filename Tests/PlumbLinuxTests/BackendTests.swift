@@ -1,0 +1,177 @@
+import Testing
+import CLinux
+import PlumbCore
+import PlumbHAL
+@testable import PlumbLinux
+
+@Suite struct MissingHardware {
+    @Test func missingI2CBusIsATypedErrorWithAClearMessage() {
+        do {
+            _ = try LinuxI2CBus(path: "/dev/i2c-97", clockHz: 400_000)
+            Issue.record("opened a bus that does not exist")
+        } catch {
+            #expect(error == .openFailed(path: "/dev/i2c-97", errno: ENOENT))
+            let text = describe(error)
+            #expect(text.contains("cannot open /dev/i2c-97"))
+            #expect(text.contains("No such file or directory"))
+            #expect(text.contains("i2c-dev"))
+        }
+    }
+
+    @Test func missingGPIOChipIsATypedErrorWithAClearMessage() {
+        do {
+            _ = try LinuxGPIOChip(name: "gpiochip97")
+            Issue.record("opened a chip that does not exist")
+        } catch {
+            guard case .chipNotFound(let chip, let e) = error else {
+                Issue.record("wrong error \(error)")
+                return
+            }
+            #expect(chip == "gpiochip97")
+            #expect(e != 0)
+            #expect(describe(error).contains("cannot open GPIO chip 'gpiochip97'"))
+            #expect(describe(error).contains("gpiodetect"))
+        }
+    }
+
+    @Test func missingSerialPortIsATypedError() {
+        #expect(throws: IOError.openFailed(what: "/dev/ttyNOPE", errno: ENOENT)) {
+            _ = try LinuxSerialPort(path: "/dev/ttyNOPE", baud: 115_200)
+        }
+    }
+
+    @Test func unsupportedBaudIsRefused() {
+        #expect(throws: IOError.openFailed(what: "/dev/null", errno: EINVAL)) {
+            _ = try LinuxSerialPort(path: "/dev/null", baud: 12345)
+        }
+    }
+
+    @Test func probeOfAnAbsentBoardReportsEveryRowAsError() throws {
+        var r = ConfigReader(try TOMLDocument.parse("""
+        [board]
+        name = "absent"
+        [i2c.main]
+        device = "/dev/i2c-97"
+        [devices.gnss]
+        kind = "ublox-ddc"
+        bus = "main"
+        [gpio.brake]
+        chip = "gpiochip97"
+        line = 1
+        safe_level = "active"
+        """))
+        let board = try #require(BoardDescription.read(&r))
+        let rows = probeBoard(board)
+        #expect(rows.count == 3)
+        #expect(rows.allSatisfy { if case .error = $0.status { return true } else { return false } })
+        #expect(!probeSucceeded(rows))
+        let table = formatProbeTable(rows)
+        #expect(table.contains("gnss"))
+        #expect(table.contains("ublox-ddc at 0x42 on /dev/i2c-97"))
+    }
+
+    @Test func missingFileIsATypedError() {
+        #expect(throws: FileError.openFailed(path: "/nonexistent/plumbd.toml", errno: ENOENT)) {
+            _ = try readFile("/nonexistent/plumbd.toml")
+        }
+    }
+}
+
+@Suite(.serialized) struct TickerAndLoop {
+    @Test func timerfdCountsMissedPeriods() throws {
+        let ticker = try TimerfdTicker(periodNs: 1_000_000, budgetNs: 500_000)
+        #expect(try ticker.waitTick() >= 1)
+        _ = plumb_sleep_ns(20_000_000)  // a stalled loop: about 20 periods pass
+        let expirations = try ticker.waitTick()
+        #expect(expirations >= 10)
+        #expect(ticker.accounting.ticks == 2)
+        #expect(ticker.accounting.missedTicks >= 9)
+        ticker.recordWork(ns: 900_000)
+        #expect(ticker.accounting.budgetOverruns == 1)
+    }
+
+    @Test func sigtermPutsEveryOutputAtItsSafeLevel() throws {
+        final class FakeOutput: GPIOOutput {
+            let safeLevel: Bool
+            private(set) var lastLevel: Bool?
+            var writes = 0
+            init(safe: Bool) { safeLevel = safe }
+            func set(_ active: Bool) throws(GPIOError) { lastLevel = active; writes += 1 }
+        }
+        // In flight: the brake released, the LED on, the cutter armed.
+        let brake = FakeOutput(safe: true), led = FakeOutput(safe: false), arm = FakeOutput(safe: false)
+        try brake.set(false)
+        try led.set(true)
+        try arm.set(true)
+        let signals = try SignalSource()
+        let ticker = try TimerfdTicker(periodNs: 2_000_000, budgetNs: 1_000_000)
+        var ticksSeen: UInt64 = 0
+        let summary = runControlLoop(ticker: ticker, signals: signals, outputs: [brake, led, arm],
+                                     maxTicks: 1000, log: Log(level: .error)) { n in
+            ticksSeen = n + 1
+            if n == 4 { _ = plumb_raise(plumb_sigterm()) }
+        }
+        #expect(summary.exit == .signal(.terminate))
+        #expect(ticksSeen == 5)
+        #expect(summary.unsafeOutputs == 0)
+        #expect(brake.lastLevel == true)
+        #expect(led.lastLevel == false)
+        #expect(arm.lastLevel == false)
+    }
+
+    @Test func sighupIsLoggedAndTheLoopGoesOn() throws {
+        final class Out: GPIOOutput {
+            let safeLevel = false
+            var lastLevel: Bool? = nil
+            func set(_ active: Bool) throws(GPIOError) { lastLevel = active }
+        }
+        let signals = try SignalSource()
+        let ticker = try TimerfdTicker(periodNs: 1_000_000, budgetNs: 1_000_000)
+        let summary = runControlLoop(ticker: ticker, signals: signals, outputs: [Out()],
+                                     maxTicks: 10, log: Log(level: .error)) { n in
+            if n == 2 { _ = plumb_raise(plumb_sighup()) }
+        }
+        #expect(summary.exit == .tickLimit)
+        #expect(summary.accounting.ticks == 10)
+    }
+}
+
+@Suite struct Datagrams {
+    @Test func udpRoundTripOnLoopback() throws {
+        let a = try UDPSocket(bind: NetAddress(host: NetAddress.loopback, port: 0))
+        let b = try UDPSocket(bind: NetAddress(host: NetAddress.loopback, port: 0))
+        let to = NetAddress(host: NetAddress.loopback, port: b.localPort)
+        let payload: [UInt8] = [1, 2, 3, 0, 255]
+        try payload.withUnsafeBytes { try a.send($0, to: to) }
+        let loop = EventLoop(capacity: 2)
+        let token = try #require(loop.add(fd: b.fd))
+        let ready = try loop.wait(timeoutNs: 1_000_000_000)
+        #expect(ready & (1 << UInt64(token)) != 0)
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let got = try buffer.withUnsafeMutableBytes { try b.receive(into: $0) }
+        let r = try #require(got)
+        #expect(Array(buffer[0..<r.count]) == payload)
+        #expect(r.from == NetAddress(host: NetAddress.loopback, port: a.localPort))
+        // Nothing else is waiting.
+        #expect(try buffer.withUnsafeMutableBytes { try b.receive(into: $0) } == nil)
+    }
+
+    @Test func oversizedDatagramIsReportedNotTruncatedSilently() throws {
+        let a = try UDPSocket(bind: NetAddress(host: NetAddress.loopback, port: 0))
+        let b = try UDPSocket(bind: NetAddress(host: NetAddress.loopback, port: 0))
+        let big = [UInt8](repeating: 7, count: 100)
+        try big.withUnsafeBytes { try a.send($0, to: NetAddress(host: NetAddress.loopback, port: b.localPort)) }
+        let loop = EventLoop(capacity: 1)
+        _ = loop.add(fd: b.fd)
+        _ = try loop.wait(timeoutNs: 1_000_000_000)
+        var small = [UInt8](repeating: 0, count: 16)
+        #expect(throws: IOError.truncated) { _ = try small.withUnsafeMutableBytes { try b.receive(into: $0) } }
+    }
+
+    @Test func eventLoopTimesOutWhenNothingIsReady() throws {
+        let b = try UDPSocket(bind: NetAddress(host: NetAddress.loopback, port: 0))
+        let loop = EventLoop(capacity: 1)
+        _ = loop.add(fd: b.fd)
+        #expect(try loop.wait(timeoutNs: 5_000_000) == 0)
+    }
+}
