@@ -33,6 +33,8 @@ firmware-check: firmware
 	  echo "== $$b"; \
 	  $(QEMU) $(FIRMWARE) --config Board/plumbd.toml --board $$b --check-config || exit 1; \
 	done
+	@echo "== control loop under qemu: 50 ticks at 100 Hz on a board with no hardware"
+	$(QEMU) $(FIRMWARE) --config Tests/fixtures/unprivileged.toml --board Tests/fixtures/no-hardware.toml --ticks 50
 
 fuzz-build: deps
 	@bash .ci/fuzz.sh build $(FUZZ_DIR) $(FUZZ_TARGETS)

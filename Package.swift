@@ -9,7 +9,7 @@ import PackageDescription
 let embedded = Context.environment["EMBEDDED"] == "1"
 
 let shippedSwift: [SwiftSetting] = embedded
-    ? [.enableExperimentalFeature("Embedded"), .unsafeFlags(["-wmo", "-Osize"])]
+    ? [.enableExperimentalFeature("Embedded"), .unsafeFlags(["-wmo", "-Osize", "-Xfrontend", "-function-sections"])]
     : []
 
 func shipped(_ name: String, _ deps: [Target.Dependency], linking: [LinkerSetting] = []) -> Target {
