@@ -41,16 +41,20 @@ var dependencies: [Package.Dependency] = []
 if !embedded {
     dependencies.append(.package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"))
     targets += [
+        // Device models, the simulated bus and (later) the world: host-only.
+        .target(name: "PlumbHIL", dependencies: ["PlumbCore", "PlumbHAL"], path: "HIL",
+                sources: ["Models", "Bus"]),
         .executableTarget(
             name: "plumb",
             dependencies: ["PlumbCore", "PlumbHAL", "PlumbDevices", "PlumbFlight", "PlumbLink",
-                           "PlumbLinux",
+                           "PlumbLinux", "PlumbHIL",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "PlumbCoreTests", dependencies: ["PlumbCore"]),
         .testTarget(name: "PlumbHALTests", dependencies: ["PlumbCore", "PlumbHAL", "PlumbDevices", "PlumbLink"]),
         .testTarget(name: "PlumbLinuxTests", dependencies: ["CLinux", "PlumbCore", "PlumbHAL", "PlumbLinux", "PlumbFlight"]),
         .testTarget(name: "PlumbdTests", dependencies: ["PlumbCore"]),
+        .testTarget(name: "PlumbDevicesTests", dependencies: ["PlumbCore", "PlumbHAL", "PlumbDevices", "PlumbHIL"]),
     ]
     products.append(.executable(name: "plumb", targets: ["plumb"]))
 }

@@ -41,3 +41,10 @@ if [ ${#missing[@]} -gt 0 ] || [ $added_arch -eq 1 ]; then
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
   fi
 fi
+
+# pyubx2: an independent UBX implementation that the GNSS parser tests check against.
+if ! python3 -c "import pyubx2" 2>/dev/null; then
+  echo "deps: installing pyubx2 (PyPI)"
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore pyubx2 \
+    || python3 -m pip install --quiet --break-system-packages pyubx2
+fi

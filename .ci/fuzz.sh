@@ -12,6 +12,7 @@ sources_for() {
     toml) echo Sources/PlumbCore ;;
     board) echo Sources/PlumbCore Sources/PlumbHAL ;;
     cobs) echo Sources/PlumbLink ;;
+    ubx) echo Sources/PlumbCore Sources/PlumbHAL Sources/PlumbDevices ;;
     *) echo "fuzz: unknown target $1" >&2; exit 1 ;;
   esac
 }
@@ -22,7 +23,7 @@ if [ "$mode" = build ]; then
     rm -rf "$src"; mkdir -p "$src"
     for d in $(sources_for "$t"); do
       for f in "$d"/*.swift; do
-        sed -E 's/^import (PlumbCore|PlumbHAL|PlumbLink)$//' "$f" > "$src/$(basename "$d")-$(basename "$f")"
+        sed -E 's/^import (PlumbCore|PlumbHAL|PlumbLink|PlumbDevices)$//' "$f" > "$src/$(basename "$d")-$(basename "$f")"
       done
     done
     cp "Tests/Fuzz/$t.swift" "$src/fuzz-entry.swift"

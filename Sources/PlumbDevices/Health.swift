@@ -31,6 +31,11 @@ public struct DeviceHealth<Failure: Equatable>: Equatable {
         lastGoodNs = nowNs
     }
 
+    /// The device answered but had nothing new: errors clear, freshness does not change.
+    public mutating func recordResponsive() {
+        consecutiveErrors = 0
+    }
+
     public mutating func recordFailure(_ error: Failure) {
         consecutiveErrors &+= 1
         totalErrors &+= 1

@@ -139,3 +139,34 @@ public func i2cTransferTimeNs(clockHz: UInt32, writeBytes: Int, readBytes: Int) 
     let clocks = UInt64(bytes * 9 + 2)
     return clocks * 1_000_000_000 / UInt64(clockHz)
 }
+
+extension I2CBus {
+    /// Reads `count` bytes from `register` into the front of `buffer` (which the caller
+    /// owns and sized at start-up, so a poll allocates nothing).
+    public func readRegisters(address: UInt8, _ register: UInt8, into buffer: inout [UInt8], count: Int) throws(I2CError) {
+        guard count <= buffer.count else { throw I2CError.invalidLength(count) }
+        var failure: I2CError? = nil
+        buffer.withUnsafeMutableBytes { raw in
+            do throws(I2CError) {
+                try readRegisters(address: address, register, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<count]))
+            } catch {
+                failure = error
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Writes the first `count` bytes of `buffer`.
+    public func write(address: UInt8, _ buffer: [UInt8], count: Int) throws(I2CError) {
+        guard count <= buffer.count else { throw I2CError.invalidLength(count) }
+        var failure: I2CError? = nil
+        buffer.withUnsafeBytes { raw in
+            do throws(I2CError) {
+                try write(address: address, UnsafeRawBufferPointer(rebasing: raw[0..<count]))
+            } catch {
+                failure = error
+            }
+        }
+        if let failure { throw failure }
+    }
+}
