@@ -24,11 +24,38 @@ public struct RealtimeConfig: Equatable {
     public var lockMemory: Bool = true
 }
 
+/// How the device drivers run (the wiring itself is in the board file).
+public struct DeviceConfig: Equatable {
+    /// GNSS navigation period asked of the receiver, ms (25...1000; 100 = 10 Hz).
+    public var gnssMeasurementPeriodMs: Int = 100
+    /// Most stream bytes read from the receiver in one poll.
+    public var gnssMaxBytesPerPoll: Int = 128
+    /// Drum circumference at the rope's working layer, m.
+    public var drumCircumferenceM: Double = 0.30
+    /// The fastest the drum can turn, rev/s: bounds the encoder's read interval.
+    public var maxDrumSpeedRevPerS: Double = 8
+    /// True when the encoder angle decreases as rope pays out.
+    public var encoderReversed: Bool = false
+    /// Load-cell calibration: ADC counts per newton.
+    public var tensionCountsPerNewton: Double = 1000
+    /// Load-cell sample rate: 10, 20, 40, 80 or 320 samples/s.
+    public var tensionSampleRateSps: Int = 80
+    /// Conversions averaged for the tare at start-up (hook empty).
+    public var tensionTareSamples: Int = 16
+    /// SMBus words read from the smart battery per poll (voltage, current, rotation).
+    public var batteryWordsPerPoll: Int = 3
+    /// INA226 packs only: shunt resistance (ohm), full-scale current (A), capacity (Ah).
+    public var shuntOhm: Double = 0.0005
+    public var maxCurrentA: Double = 120
+    public var packCapacityAh: Double = 22
+}
+
 public struct PlumbConfig: Equatable {
     /// Board name or path; the `--board` option overrides it.
     public var board: String? = nil
     public var loop = LoopConfig()
     public var realtime = RealtimeConfig()
+    public var devices = DeviceConfig()
     /// error, warning, notice, info or debug.
     public var logLevel: String = "info"
 
@@ -51,6 +78,28 @@ public struct PlumbConfig: Equatable {
         c.realtime.schedFifo = r.bool("realtime.sched_fifo", default: true) ?? true
         c.realtime.priority = r.int("realtime.priority", in: 1...99, default: 50) ?? 50
         c.realtime.lockMemory = r.bool("realtime.lock_memory", default: true) ?? true
+        var d = DeviceConfig()
+        d.gnssMeasurementPeriodMs = r.int("gnss.measurement_period_ms", in: 25...1000, default: 100) ?? 100
+        d.gnssMaxBytesPerPoll = r.int("gnss.max_bytes_per_poll", in: 16...1024, default: 128) ?? 128
+        d.drumCircumferenceM = r.double("winch.drum_circumference_m", in: 0.02...3, default: 0.30) ?? 0.30
+        d.maxDrumSpeedRevPerS = r.double("winch.max_drum_speed_rev_per_s", in: 0.1...100, default: 8) ?? 8
+        d.encoderReversed = r.bool("winch.encoder_reversed", default: false) ?? false
+        d.tensionCountsPerNewton = r.double("tension.counts_per_newton", in: 0.001...1e7, default: 1000) ?? 1000
+        d.tensionSampleRateSps = r.int("tension.sample_rate_sps", in: 10...320, default: 80) ?? 80
+        if ![10, 20, 40, 80, 320].contains(d.tensionSampleRateSps) {
+            r.error("tension.sample_rate_sps", "'tension.sample_rate_sps' = \(d.tensionSampleRateSps) is not one of 10, 20, 40, 80, 320")
+        }
+        d.tensionTareSamples = r.int("tension.tare_samples", in: 1...320, default: 16) ?? 16
+        d.batteryWordsPerPoll = r.int("battery.words_per_poll", in: 3...12, default: 3) ?? 3
+        d.shuntOhm = r.double("battery.shunt_ohm", in: 0.00001...1, default: 0.0005, decimals: 6) ?? 0.0005
+        d.maxCurrentA = r.double("battery.max_current_a", in: 0.1...1000, default: 120) ?? 120
+        d.packCapacityAh = r.double("battery.capacity_ah", in: 0.1...1000, default: 22) ?? 22
+        // Unwrapping the drum angle needs a read every half turn at full speed.
+        let readIntervalS = 1.0 / Double(c.loop.rateHz)
+        if d.maxDrumSpeedRevPerS * readIntervalS >= 0.5 {
+            r.error("winch.max_drum_speed_rev_per_s", "'winch.max_drum_speed_rev_per_s' = \(formatFixed(d.maxDrumSpeedRevPerS, decimals: 1)): at \(c.loop.rateHz) Hz the drum would turn half a turn or more between encoder reads")
+        }
+        c.devices = d
         c.logLevel = r.choice("log.level", ["error", "warning", "notice", "info", "debug"], default: "info") ?? "info"
         r.reportUnknown()
         return r.hasErrors ? nil : c

@@ -91,12 +91,18 @@ public struct ProbeRow {
     public var detail: String
     public var required: Bool
     public var status: ProbeStatus
+    /// What the chip said it is, when it was identified.
+    public var chip: String = ""
 }
 
 /// Opens every configured bus and line and probes every device address. Nothing is
 /// written to any device (SMBus quick write or receive byte only); output lines are
 /// requested at their safe level and released.
-public func probeBoard(_ board: BoardDescription) -> [ProbeRow] {
+///
+/// `identify` names the chip behind an acknowledged address (nil: nothing to add);
+/// its second value is false when the chip is not the kind the board file says.
+public func probeBoard(_ board: BoardDescription,
+                       identify: (DeviceSpec, LinuxI2CBus) -> (String, Bool)? = { _, _ in nil }) -> [ProbeRow] {
     var rows: [ProbeRow] = []
     for bus in board.buses {
         var opened: LinuxI2CBus? = nil
@@ -117,6 +123,11 @@ public func probeBoard(_ board: BoardDescription) -> [ProbeRow] {
             var status = ProbeStatus.found
             do {
                 try b.probe(address: d.address)
+                if let (name, matches) = identify(d, b) {
+                    if matches { status = .found } else { status = .error("answers, but: " + name) }
+                    rows.append(ProbeRow(what: d.role, detail: detail, required: d.required, status: status, chip: matches ? name : ""))
+                    continue
+                }
             } catch {
                 if case .nack = error { status = .missing } else { status = .error(describe(error)) }
             }
@@ -160,6 +171,7 @@ public func formatProbeTable(_ rows: [ProbeRow]) -> String {
     for r in rows {
         var line = padRight(r.what, 20) + padRight(r.detail, 40) + padRight(r.required ? "required" : "optional", 10) + r.status.label
         if case .error(let why) = r.status { line += ": " + why }
+        if !r.chip.isEmpty { line += ": " + r.chip }
         out += line + "\n"
     }
     return out

@@ -1,5 +1,6 @@
 import CLinux
 import PlumbCore
+import PlumbDevices
 import PlumbHAL
 import PlumbFlight
 import PlumbLinux
@@ -138,7 +139,14 @@ func daemonMain(_ args: [String]) -> Int32 {
         return ExitCode.ok.rawValue
     }
     if options.probe {
-        let rows = probeBoard(board)
+        let rows = probeBoard(board) { spec, bus in
+            do throws(I2CError) {
+                let id = try identifyChip(spec.kind, bus: bus, address: spec.address)
+                return (id.description, id.matches)
+            } catch {
+                return ("identification failed: " + describe(error), false)
+            }
+        }
         writeAll(fd: 1, formatProbeTable(rows))
         return probeSucceeded(rows) ? ExitCode.ok.rawValue : ExitCode.unavailable.rawValue
     }
@@ -215,6 +223,16 @@ func run(config: PlumbConfig, board: BoardDescription, maxTicks: UInt64, log: Lo
         return ExitCode.unavailable.rawValue
     }
 
+    var devices = DeviceRuntime.build(board: board, buses: buses, config: config, log: log)
+    if var pwm = devices.pwm {
+        if !pwm.initialize(nowNs: LinuxClock().nowNs()) {
+            _ = applySafeOutputs(outputs, log: log)
+            log.error("PWM controller could not be initialised; not starting")
+            return ExitCode.unavailable.rawValue
+        }
+        devices.pwm = pwm
+    }
+
     let rt = applyRealtime(fifoPriority: config.realtime.schedFifo ? Int32(config.realtime.priority) : nil,
                            lockMemory: config.realtime.lockMemory)
     if config.realtime.schedFifo {
@@ -237,8 +255,14 @@ func run(config: PlumbConfig, board: BoardDescription, maxTicks: UInt64, log: Lo
         return ExitCode.osError.rawValue
     }
     log.info("control loop running: \(outputs.count) output(s) at safe levels, \(inputs.count) input(s), \(buses.count) bus(es)")
-    let summary = runControlLoop(ticker: ticker, signals: signals, outputs: outputs, maxTicks: maxTicks, log: log) { _ in
-        // Device polling, estimation and the mission run here as they land.
+    let clock = LinuxClock()
+    let summary = runControlLoop(ticker: ticker, signals: signals, outputs: outputs, maxTicks: maxTicks, log: log) { n in
+        // Drivers first (one immutable snapshot per tick); estimation and the mission
+        // join here as they land.
+        devices.tick(n, nowNs: clock.nowNs(), log: log)
+    }
+    if var pwm = devices.pwm, !pwm.applySafe(nowNs: clock.nowNs()) {
+        log.error("PWM: could not put every channel at its safe pulse")
     }
     let a = summary.accounting
     let outputsNote = summary.unsafeOutputs == 0

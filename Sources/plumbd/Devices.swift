@@ -1,0 +1,165 @@
+import PlumbCore
+import PlumbDevices
+import PlumbFlight
+import PlumbHAL
+import PlumbLinux
+
+/// The drivers of one board, their poll schedules (one per bus, each tick within the
+/// bus-time budget) and what changed in their health since the last tick.
+struct DeviceRuntime {
+    enum Slot { case battery, powerMonitor, gnss, encoder, tension }
+
+    struct BusSchedule {
+        var bus: LinuxI2CBus
+        var schedule: PollSchedule
+        var slots: [Slot] = []
+    }
+
+    var battery: SmartBattery<LinuxI2CBus>? = nil
+    var powerMonitor: INA226<LinuxI2CBus>? = nil
+    var gnss: UbloxGNSS<LinuxI2CBus>? = nil
+    var encoder: AS5600<LinuxI2CBus>? = nil
+    var tension: NAU7802<LinuxI2CBus>? = nil
+    var pwm: PCA9685<LinuxI2CBus>? = nil
+    var buses: [BusSchedule] = []
+    /// Last reported health per slot, to log changes only.
+    var reported: [HealthState] = [HealthState](repeating: .stale, count: 5)
+
+    static func index(_ slot: Slot) -> Int {
+        switch slot {
+        case .battery: return 0
+        case .powerMonitor: return 1
+        case .gnss: return 2
+        case .encoder: return 3
+        case .tension: return 4
+        }
+    }
+
+    static func name(_ slot: Slot) -> String {
+        switch slot {
+        case .battery: return "battery"
+        case .powerMonitor: return "power_monitor"
+        case .gnss: return "gnss"
+        case .encoder: return "drum_encoder"
+        case .tension: return "tension"
+        }
+    }
+
+    /// Builds every driver the board has. Returns the runtime and the devices that
+    /// could not be scheduled (a poll that can never fit the budget).
+    static func build(board: BoardDescription, buses: [LinuxI2CBus], config: PlumbConfig, log: Log) -> DeviceRuntime {
+        var rt = DeviceRuntime()
+        let d = config.devices
+        let rate = config.loop.rateHz
+        let budgetNs = UInt64(config.loop.busBudgetUs) * 1000
+        for (i, busSpec) in board.buses.enumerated() {
+            rt.buses.append(BusSchedule(bus: buses[i], schedule: PollSchedule(budgetNs: budgetNs)))
+            _ = busSpec
+        }
+        func schedule(_ slot: Slot, bus: String, periodTicks: Int, costNs: UInt64) {
+            guard let i = board.buses.firstIndex(where: { $0.name == bus }) else { return }
+            if rt.buses[i].schedule.add(periodTicks: UInt32(max(1, periodTicks)), costNs: costNs) != nil {
+                rt.buses[i].slots.append(slot)
+                log.info("\(name(slot)): polled every \(max(1, periodTicks)) tick(s), \(costNs / 1000) us of bus time")
+            } else {
+                log.error("\(name(slot)): one poll (\(costNs / 1000) us) does not fit the bus budget (\(budgetNs / 1000) us); not polled")
+            }
+        }
+        for spec in board.devices {
+            guard let i = board.buses.firstIndex(where: { $0.name == spec.bus }) else { continue }
+            let bus = buses[i]
+            switch spec.kind {
+            case .sbsBattery:
+                let b = SmartBattery(bus: bus, address: spec.address, wordsPerPoll: d.batteryWordsPerPoll)
+                rt.battery = b
+                schedule(.battery, bus: spec.bus, periodTicks: rate / 10, costNs: b.pollCostNs())
+            case .ina226:
+                let m = INA226(bus: bus, address: spec.address, shuntOhm: d.shuntOhm, maxCurrentA: d.maxCurrentA,
+                               capacityAh: d.packCapacityAh)
+                rt.powerMonitor = m
+                schedule(.powerMonitor, bus: spec.bus, periodTicks: rate / 20, costNs: m.pollCostNs())
+            case .ubloxDDC:
+                let g = UbloxGNSS(bus: bus, address: spec.address, measurementPeriodMs: UInt16(d.gnssMeasurementPeriodMs),
+                                  maxBytesPerPoll: d.gnssMaxBytesPerPoll)
+                rt.gnss = g
+                // Twice per navigation period keeps the receiver's buffer short.
+                schedule(.gnss, bus: spec.bus, periodTicks: rate * d.gnssMeasurementPeriodMs / 2000, costNs: g.pollCostNs())
+            case .as5600:
+                let e = AS5600(bus: bus, address: spec.address, drumCircumferenceM: d.drumCircumferenceM,
+                               reversed: d.encoderReversed, maxDrumSpeedRevPerS: d.maxDrumSpeedRevPerS)
+                rt.encoder = e
+                schedule(.encoder, bus: spec.bus, periodTicks: 1, costNs: e.pollCostNs())
+            case .nau7802:
+                let sps = NAU7802<LinuxI2CBus>.SampleRate.from(sps: d.tensionSampleRateSps)
+                let t = NAU7802(bus: bus, address: spec.address, rate: sps, countsPerNewton: d.tensionCountsPerNewton,
+                                tareSamples: d.tensionTareSamples)
+                rt.tension = t
+                schedule(.tension, bus: spec.bus, periodTicks: max(1, rate / max(1, Int(sps.hz))), costNs: t.pollCostNs())
+            case .pca9685:
+                var channels: [PCA9685<LinuxI2CBus>.Channel] = []
+                for p in board.pwm where p.device == spec.role {
+                    channels.append(PCA9685<LinuxI2CBus>.Channel(channel: p.channel, minPulseUs: p.minPulseUs,
+                                                   maxPulseUs: p.maxPulseUs, safePulseUs: p.safePulseUs))
+                }
+                rt.pwm = PCA9685(bus: bus, address: spec.address, channels: channels)
+            }
+        }
+        return rt
+    }
+
+    /// Runs the polls due in this tick on every bus; logs health changes.
+    mutating func tick(_ n: UInt64, nowNs: UInt64, log: Log) {
+        for b in 0..<buses.count {
+            let due = buses[b].schedule.due(tick: n)
+            if due == 0 { continue }
+            for (i, slot) in buses[b].slots.enumerated() where due & (1 << UInt32(i)) != 0 {
+                poll(slot, nowNs: nowNs)
+                report(slot, nowNs: nowNs, log: log)
+            }
+        }
+    }
+
+    mutating func poll(_ slot: Slot, nowNs: UInt64) {
+        switch slot {
+        case .battery: _ = battery?.poll(nowNs: nowNs)
+        case .powerMonitor: _ = powerMonitor?.poll(nowNs: nowNs)
+        case .gnss: _ = gnss?.poll(nowNs: nowNs)
+        case .encoder: _ = encoder?.poll(nowNs: nowNs)
+        case .tension: _ = tension?.poll(nowNs: nowNs)
+        }
+    }
+
+    func state(_ slot: Slot, nowNs: UInt64) -> HealthState? {
+        switch slot {
+        case .battery: return battery?.health.state(at: nowNs)
+        case .powerMonitor: return powerMonitor?.health.state(at: nowNs)
+        case .gnss: return gnss?.health.state(at: nowNs)
+        case .encoder: return encoder?.health.state(at: nowNs)
+        case .tension: return tension?.health.state(at: nowNs)
+        }
+    }
+
+    mutating func report(_ slot: Slot, nowNs: UInt64, log: Log) {
+        guard let s = state(slot, nowNs: nowNs) else { return }
+        let i = DeviceRuntime.index(slot)
+        guard s != reported[i] else { return }
+        reported[i] = s
+        switch s {
+        case .ok: log.notice("\(DeviceRuntime.name(slot)): ok")
+        case .stale: log.warning("\(DeviceRuntime.name(slot)): stale")
+        case .failed: log.error("\(DeviceRuntime.name(slot)): failed")
+        }
+    }
+}
+
+extension NAU7802.SampleRate {
+    static func from(sps: Int) -> Self {
+        switch sps {
+        case 10: return .sps10
+        case 20: return .sps20
+        case 40: return .sps40
+        case 320: return .sps320
+        default: return .sps80
+        }
+    }
+}
