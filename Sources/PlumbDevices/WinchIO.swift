@@ -195,3 +195,15 @@ public struct PollSchedule {
         return total
     }
 }
+
+/// How often each kind of device is polled, in ticks of the control loop.
+public func pollPeriodTicks(_ kind: DeviceKind, rateHz: Int, gnssPeriodMs: Int, tensionSps: Int) -> Int {
+    switch kind {
+    case .sbsBattery: return max(1, rateHz / 10)                 // 10 Hz
+    case .ina226: return max(1, rateHz / 20)                     // 20 Hz
+    case .ubloxDDC: return max(1, rateHz * gnssPeriodMs / 2000)  // twice per navigation epoch
+    case .as5600: return 1                                       // every tick: unwrapping needs it
+    case .nau7802: return max(1, rateHz / max(1, tensionSps))    // at the conversion rate
+    case .pca9685: return 0                                      // written on demand, never polled
+    }
+}

@@ -62,12 +62,18 @@ public func loadTOML(_ path: String) -> (document: TOMLDocument?, errors: [Strin
     }
 }
 
-public func loadBoard(_ path: String) -> Loaded<BoardDescription> {
+/// Reads a TOML file and applies a schema to it (`BoardDescription.read`,
+/// `PlumbConfig.read`, ...): the value, or every diagnostic as `file:line:column: message`.
+public func loadSchema<Value>(_ path: String, _ read: (inout ConfigReader) -> Value?) -> Loaded<Value> {
     let (doc, errors, missing) = loadTOML(path)
     guard let doc else { return Loaded(value: nil, errors: errors, missingFile: missing) }
     var reader = ConfigReader(doc)
-    let board = BoardDescription.read(&reader)
-    return Loaded(value: board, errors: reader.diagnostics.map { $0.formatted(file: path) }, missingFile: false)
+    let value = read(&reader)
+    return Loaded(value: value, errors: reader.diagnostics.map { $0.formatted(file: path) }, missingFile: false)
+}
+
+public func loadBoard(_ path: String) -> Loaded<BoardDescription> {
+    loadSchema(path) { BoardDescription.read(&$0) }
 }
 
 // MARK: probing

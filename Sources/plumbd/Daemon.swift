@@ -6,11 +6,7 @@ import PlumbFlight
 import PlumbLinux
 
 func loadConfig(_ path: String) -> Loaded<PlumbConfig> {
-    let (doc, errors, missing) = loadTOML(path)
-    guard let doc else { return Loaded(value: nil, errors: errors, missingFile: missing) }
-    var reader = ConfigReader(doc)
-    let config = PlumbConfig.read(&reader)
-    return Loaded(value: config, errors: reader.diagnostics.map { $0.formatted(file: path) }, missingFile: false)
+    loadSchema(path) { PlumbConfig.read(&$0) }
 }
 
 let version = "0.1.0"

@@ -52,9 +52,11 @@ struct DeviceRuntime {
         let d = config.devices
         let rate = config.loop.rateHz
         let budgetNs = UInt64(config.loop.busBudgetUs) * 1000
-        for (i, busSpec) in board.buses.enumerated() {
-            rt.buses.append(BusSchedule(bus: buses[i], schedule: PollSchedule(budgetNs: budgetNs)))
-            _ = busSpec
+        for bus in buses {
+            rt.buses.append(BusSchedule(bus: bus, schedule: PollSchedule(budgetNs: budgetNs)))
+        }
+        func period(_ kind: DeviceKind) -> Int {
+            pollPeriodTicks(kind, rateHz: rate, gnssPeriodMs: d.gnssMeasurementPeriodMs, tensionSps: d.tensionSampleRateSps)
         }
         func schedule(_ slot: Slot, bus: String, periodTicks: Int, costNs: UInt64) {
             guard let i = board.buses.firstIndex(where: { $0.name == bus }) else { return }
@@ -72,29 +74,28 @@ struct DeviceRuntime {
             case .sbsBattery:
                 let b = SmartBattery(bus: bus, address: spec.address, wordsPerPoll: d.batteryWordsPerPoll)
                 rt.battery = b
-                schedule(.battery, bus: spec.bus, periodTicks: rate / 10, costNs: b.pollCostNs())
+                schedule(.battery, bus: spec.bus, periodTicks: period(.sbsBattery), costNs: b.pollCostNs())
             case .ina226:
                 let m = INA226(bus: bus, address: spec.address, shuntOhm: d.shuntOhm, maxCurrentA: d.maxCurrentA,
                                capacityAh: d.packCapacityAh)
                 rt.powerMonitor = m
-                schedule(.powerMonitor, bus: spec.bus, periodTicks: rate / 20, costNs: m.pollCostNs())
+                schedule(.powerMonitor, bus: spec.bus, periodTicks: period(.ina226), costNs: m.pollCostNs())
             case .ubloxDDC:
                 let g = UbloxGNSS(bus: bus, address: spec.address, measurementPeriodMs: UInt16(d.gnssMeasurementPeriodMs),
                                   maxBytesPerPoll: d.gnssMaxBytesPerPoll)
                 rt.gnss = g
-                // Twice per navigation period keeps the receiver's buffer short.
-                schedule(.gnss, bus: spec.bus, periodTicks: rate * d.gnssMeasurementPeriodMs / 2000, costNs: g.pollCostNs())
+                schedule(.gnss, bus: spec.bus, periodTicks: period(.ubloxDDC), costNs: g.pollCostNs())
             case .as5600:
                 let e = AS5600(bus: bus, address: spec.address, drumCircumferenceM: d.drumCircumferenceM,
                                reversed: d.encoderReversed, maxDrumSpeedRevPerS: d.maxDrumSpeedRevPerS)
                 rt.encoder = e
-                schedule(.encoder, bus: spec.bus, periodTicks: 1, costNs: e.pollCostNs())
+                schedule(.encoder, bus: spec.bus, periodTicks: period(.as5600), costNs: e.pollCostNs())
             case .nau7802:
                 let sps = NAU7802<LinuxI2CBus>.SampleRate.from(sps: d.tensionSampleRateSps)
                 let t = NAU7802(bus: bus, address: spec.address, rate: sps, countsPerNewton: d.tensionCountsPerNewton,
                                 tareSamples: d.tensionTareSamples)
                 rt.tension = t
-                schedule(.tension, bus: spec.bus, periodTicks: max(1, rate / max(1, Int(sps.hz))), costNs: t.pollCostNs())
+                schedule(.tension, bus: spec.bus, periodTicks: period(.nau7802), costNs: t.pollCostNs())
             case .pca9685:
                 var channels: [PCA9685<LinuxI2CBus>.Channel] = []
                 for p in board.pwm where p.device == spec.role {

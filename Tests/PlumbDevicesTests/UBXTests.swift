@@ -158,3 +158,21 @@ func decodeInChunks(_ stream: [UInt8], maxChunk: Int, seed: UInt64) -> (frames: 
         #expect(monver("FWVER=SPG 3.01").withUnsafeBytes { ReceiverGeneration.fromMonVer($0) } == .unknown)
     }
 }
+
+@Suite struct BusBudgetDocs {
+    @Test func docsPageIsTheCommandsOutput() throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: PyUBXStream.root + "/.build/debug/plumb")
+        p.arguments = ["bus-budget", "--board", "sim", "--config", "Board/plumbd.toml"]
+        p.currentDirectoryURL = URL(fileURLWithPath: PyUBXStream.root)
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        #expect(text.contains("| as5600 |"))
+        let page = try String(contentsOfFile: PyUBXStream.root + "/docs/bus-budget.md", encoding: .utf8)
+        #expect(page.contains(text), "docs/bus-budget.md is out of date: regenerate it with plumb bus-budget")
+    }
+}
