@@ -15,7 +15,7 @@ command -v swift >/dev/null || {
 }
 
 packages=(
-  gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user file
+  gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user file python3-pip
   libgpiod-dev libi2c-dev libsodium-dev
   libgpiod-dev:arm64 libi2c-dev:arm64 libsodium-dev:arm64
   ${EXTRA_DEBS:-}

@@ -80,14 +80,16 @@ public struct ConfigReader {
         diagnostics.append(Diagnostic(e.position, "'\(e.key)' must be \(expected), not \(e.value.typeName)"))
     }
 
-    public mutating func integer(_ key: String, in range: ClosedRange<Int64>, default value: Int64? = nil) -> Int64? {
+    public mutating func integer(_ key: String, in range: ClosedRange<Int64>, default value: Int64? = nil,
+                                 hex: Bool = false) -> Int64? {
         guard let e = fetch(key, required: value == nil) else { return value }
         guard case .integer(let v) = e.value else {
             wrongType(e, expected: "an integer")
             return value
         }
         guard range.contains(v) else {
-            diagnostics.append(Diagnostic(e.position, "'\(key)' = \(v) is out of range \(range.lowerBound)...\(range.upperBound)"))
+            func show(_ x: Int64) -> String { hex && x >= 0 ? formatHex(x) : String(x) }
+            diagnostics.append(Diagnostic(e.position, "'\(key)' = \(show(v)) is out of range \(show(range.lowerBound))...\(show(range.upperBound))"))
             return value
         }
         return v
@@ -151,7 +153,7 @@ public struct ConfigReader {
         return value
     }
 
-    /// Whether the document has this key (marks it as known).
+    /// Whether the document has this key (does not mark it as read).
     public mutating func has(_ key: String) -> Bool {
         document.entry(key) != nil
     }

@@ -367,7 +367,7 @@ struct TOMLParser {
     mutating func parseBoolean() throws(TOMLError) -> TOMLValue {
         if matchWord("true") { return .boolean(true) }
         if matchWord("false") { return .boolean(false) }
-        throw fail("invalid value (strings need quotes)")
+        return try parseNumber()  // reports the bare word by name
     }
 
     /// Consumes `word` if it is next and not followed by a key character.
@@ -431,7 +431,7 @@ struct TOMLParser {
         let begin = offset
         while let b = peek {
             if b == UInt8(ascii: "'") {
-                let s = String(decoding: bytes[begin..<offset], as: UTF8.self)
+                let s = try validUTF8(Array(bytes[begin..<offset]), at: start)
                 advance()
                 return s
             }
@@ -491,7 +491,7 @@ struct TOMLParser {
         var scalar: UInt32 = 0
         for _ in 0..<digits {
             guard let b = peek, let d = TOMLParser.hexDigit(b) else {
-                throw TOMLError(escapeAt, "\\u escape needs \(digits) hexadecimal digits")
+                throw TOMLError(escapeAt, "\\\(digits == 4 ? "u" : "U") escape needs \(digits) hexadecimal digits")
             }
             scalar = scalar << 4 | UInt32(d)
             advance()
@@ -533,7 +533,8 @@ struct TOMLParser {
             throw fail("expected a value")
         }
         if let v = TOMLParser.number(token) { return v }
-        if token.contains(UInt8(ascii: ":")) || (token.count >= 5 && token[4] == UInt8(ascii: "-")) {
+        let startsWithDigit = token[0] >= 0x30 && token[0] <= 0x39
+        if startsWithDigit && (token.contains(UInt8(ascii: ":")) || (token.count >= 5 && token[4] == UInt8(ascii: "-"))) {
             throw TOMLError(start, "dates and times are not supported in this format")
         }
         let text = String(decoding: token, as: UTF8.self)

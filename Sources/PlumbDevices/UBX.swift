@@ -63,7 +63,7 @@ public struct UBXStreamStats: Equatable {
     public var badChecksum: UInt32 = 0
     /// Frames whose length exceeded the parser's capacity (skipped).
     public var oversize: UInt32 = 0
-    /// Bytes outside any UBX frame (NMEA included).
+    /// Bytes outside UBX frames (NMEA included).
     public var bytesSkipped: UInt32 = 0
     /// Complete NMEA sentences seen between frames ('$' … '\n').
     public var nmeaSentences: UInt32 = 0

@@ -178,7 +178,7 @@ public struct BoardDescription: Equatable {
             if !bus.isEmpty && board.bus(named: bus) == nil {
                 r.error(k + ".bus", "'\(k).bus' = \"\(bus)\" names no [i2c.\(bus)] table")
             }
-            let address = r.integer(k + ".address", in: 0x03...0x77, default: Int64(kind.defaultAddress)) ?? 0
+            let address = r.integer(k + ".address", in: 0x03...0x77, default: Int64(kind.defaultAddress), hex: true) ?? 0
             let required = r.bool(k + ".required", default: true) ?? true
             let spec = DeviceSpec(role: role, kind: kind, bus: bus, address: UInt8(address), required: required)
             for other in board.devices where other.bus == spec.bus && other.address == spec.address {

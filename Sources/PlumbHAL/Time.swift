@@ -20,7 +20,7 @@ public protocol Ticker: AnyObject {
 /// Counts ticks and overruns. Two kinds of overrun are kept apart:
 /// - `missedTicks`: periods that passed without the loop running (the loop was late);
 /// - `budgetOverruns`: ticks whose work took longer than the budget.
-/// Nothing is hidden: both are reported in telemetry and by `make bench`.
+/// Nothing is hidden: both are reported in the daemon's log and its summary on exit.
 public struct TickAccounting: Equatable {
     public private(set) var ticks: UInt64 = 0
     public private(set) var missedTicks: UInt64 = 0

@@ -52,7 +52,8 @@ public func loadTOML(_ path: String) -> (document: TOMLDocument?, errors: [Strin
     do {
         bytes = try readFile(path)
     } catch {
-        if case .openFailed(_, let e) = error, e == ENOENT { return (nil, [describe(error)], true) }
+        // A file that cannot be opened (absent, or not readable) is missing input.
+        if case .openFailed = error { return (nil, [describe(error)], true) }
         return (nil, [describe(error)], false)
     }
     do {

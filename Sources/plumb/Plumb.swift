@@ -24,7 +24,8 @@ struct Board: ParsableCommand {
 
     static func load(_ nameOrPath: String) throws -> (String, BoardDescription) {
         guard let path = resolveBoard(nameOrPath) else {
-            throw ValidationError("board '\(nameOrPath)' not found in: \(boardSearchPath().joined(separator: " "))")
+            FileHandleOut.stderr("board '\(nameOrPath)' not found in: \(boardSearchPath().joined(separator: " "))")
+            throw ExitCode(PlumbLinux.ExitCode.noInput.rawValue)
         }
         let loaded = loadBoard(path)
         for e in loaded.errors { FileHandleOut.stderr(e) }

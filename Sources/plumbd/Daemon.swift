@@ -93,6 +93,7 @@ func daemonMain(_ args: [String]) -> Int32 {
     var config = PlumbConfig()
     var configErrors: [String] = []
     let configPath = options.configPath ?? defaultConfigPath
+    var configSource = configPath
     if options.configPath != nil || fileExists(configPath) {
         let loaded = loadConfig(configPath)
         if loaded.missingFile {
@@ -102,12 +103,17 @@ func daemonMain(_ args: [String]) -> Int32 {
         configErrors = loaded.errors
         if let c = loaded.value { config = c }
     } else {
+        configSource = "built-in defaults (no \(defaultConfigPath))"
         log.notice("no config file at \(defaultConfigPath); using built-in defaults")
     }
     if let level = Log.Level(name: config.logLevel) { log.level = level }
 
     guard let boardName = options.board ?? config.board else {
         for e in configErrors { log.error(e) }
+        if !configErrors.isEmpty {
+            log.error("\(configErrors.count) error(s) in the configuration (its 'board' is not used until they are fixed)")
+            return ExitCode.config.rawValue
+        }
         log.error("no board given: use --board NAME or set 'board' in the config file")
         return ExitCode.usage.rawValue
     }
@@ -131,7 +137,7 @@ func daemonMain(_ args: [String]) -> Int32 {
     }
 
     if options.checkConfig {
-        printOut("\(configPath): ok\n\(boardPath): ok (board '\(board.name)': \(board.buses.count) I2C bus(es), \(board.devices.count) device(s), \(board.gpio.count) GPIO line(s), \(board.pwm.count) PWM channel(s), \(board.serial.count) serial port(s))")
+        printOut("\(configSource): ok\n\(boardPath): ok (board '\(board.name)': \(board.buses.count) I2C bus(es), \(board.devices.count) device(s), \(board.gpio.count) GPIO line(s), \(board.pwm.count) PWM channel(s), \(board.serial.count) serial port(s))")
         return ExitCode.ok.rawValue
     }
     if options.probe {
@@ -257,7 +263,9 @@ func run(config: PlumbConfig, board: BoardDescription, maxTicks: UInt64, log: Lo
         // join here as they land.
         devices.tick(n, nowNs: clock.nowNs(), log: log)
     }
+    var pwmUnsafe = false
     if var pwm = devices.pwm, !pwm.applySafe(nowNs: clock.nowNs()) {
+        pwmUnsafe = true
         log.error("PWM: could not put every channel at its safe pulse")
     }
     let a = summary.accounting
@@ -273,5 +281,5 @@ func run(config: PlumbConfig, board: BoardDescription, maxTicks: UInt64, log: Lo
         log.error("control loop failed: \(why); \(outputsNote)")
         return ExitCode.software.rawValue
     }
-    return summary.unsafeOutputs == 0 ? ExitCode.ok.rawValue : ExitCode.ioError.rawValue
+    return summary.unsafeOutputs == 0 && !pwmUnsafe ? ExitCode.ok.rawValue : ExitCode.ioError.rawValue
 }

@@ -7,7 +7,7 @@ import PlumbLinux
 /// The drivers of one board, their poll schedules (one per bus, each tick within the
 /// bus-time budget) and what changed in their health since the last tick.
 struct DeviceRuntime {
-    enum Slot { case battery, powerMonitor, gnss, encoder, tension }
+    enum Slot { case battery, batteryMonitor, powerMonitor, gnss, encoder, tension }
 
     struct BusSchedule {
         var bus: LinuxI2CBus
@@ -16,6 +16,9 @@ struct DeviceRuntime {
     }
 
     var battery: SmartBattery<LinuxI2CBus>? = nil
+    /// An INA226 in the battery role (a pack without a gauge).
+    var batteryMonitor: INA226<LinuxI2CBus>? = nil
+    /// An INA226 in the power_monitor role (an extra rail).
     var powerMonitor: INA226<LinuxI2CBus>? = nil
     var gnss: UbloxGNSS<LinuxI2CBus>? = nil
     var encoder: AS5600<LinuxI2CBus>? = nil
@@ -23,21 +26,22 @@ struct DeviceRuntime {
     var pwm: PCA9685<LinuxI2CBus>? = nil
     var buses: [BusSchedule] = []
     /// Last reported health per slot, to log changes only.
-    var reported: [HealthState] = [HealthState](repeating: .stale, count: 5)
+    var reported: [HealthState] = [HealthState](repeating: .stale, count: 6)
 
     static func index(_ slot: Slot) -> Int {
         switch slot {
         case .battery: return 0
-        case .powerMonitor: return 1
-        case .gnss: return 2
-        case .encoder: return 3
-        case .tension: return 4
+        case .batteryMonitor: return 1
+        case .powerMonitor: return 2
+        case .gnss: return 3
+        case .encoder: return 4
+        case .tension: return 5
         }
     }
 
     static func name(_ slot: Slot) -> String {
         switch slot {
-        case .battery: return "battery"
+        case .battery, .batteryMonitor: return "battery"
         case .powerMonitor: return "power_monitor"
         case .gnss: return "gnss"
         case .encoder: return "drum_encoder"
@@ -78,8 +82,9 @@ struct DeviceRuntime {
             case .ina226:
                 let m = INA226(bus: bus, address: spec.address, shuntOhm: d.shuntOhm, maxCurrentA: d.maxCurrentA,
                                capacityAh: d.packCapacityAh)
-                rt.powerMonitor = m
-                schedule(.powerMonitor, bus: spec.bus, periodTicks: period(.ina226), costNs: m.pollCostNs())
+                let slot: Slot = spec.role == "battery" ? .batteryMonitor : .powerMonitor
+                if slot == .batteryMonitor { rt.batteryMonitor = m } else { rt.powerMonitor = m }
+                schedule(slot, bus: spec.bus, periodTicks: period(.ina226), costNs: m.pollCostNs())
             case .ubloxDDC:
                 let g = UbloxGNSS(bus: bus, address: spec.address, measurementPeriodMs: UInt16(d.gnssMeasurementPeriodMs),
                                   maxBytesPerPoll: d.gnssMaxBytesPerPoll)
@@ -123,6 +128,7 @@ struct DeviceRuntime {
     mutating func poll(_ slot: Slot, nowNs: UInt64) {
         switch slot {
         case .battery: _ = battery?.poll(nowNs: nowNs)
+        case .batteryMonitor: _ = batteryMonitor?.poll(nowNs: nowNs)
         case .powerMonitor: _ = powerMonitor?.poll(nowNs: nowNs)
         case .gnss: _ = gnss?.poll(nowNs: nowNs)
         case .encoder: _ = encoder?.poll(nowNs: nowNs)
@@ -133,6 +139,7 @@ struct DeviceRuntime {
     func state(_ slot: Slot, nowNs: UInt64) -> HealthState? {
         switch slot {
         case .battery: return battery?.health.state(at: nowNs)
+        case .batteryMonitor: return batteryMonitor?.health.state(at: nowNs)
         case .powerMonitor: return powerMonitor?.health.state(at: nowNs)
         case .gnss: return gnss?.health.state(at: nowNs)
         case .encoder: return encoder?.health.state(at: nowNs)

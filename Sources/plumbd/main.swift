@@ -1,7 +1,7 @@
 import CLinux
 
 // Embedded Swift has no CommandLine, so the firmware enters through a C-callable main
-// that the link step names as the program's entry (see the Makefile's firmware target);
+// that the link step names as the program's entry (see .ci/link-firmware.sh);
 // the host build uses Swift's own.
 #if hasFeature(Embedded)
 @_cdecl("plumbd_c_main")

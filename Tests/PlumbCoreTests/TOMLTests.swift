@@ -119,6 +119,9 @@ import Testing
         expectError("a = 99999999999999999999", line: 1, column: 5, "invalid number")
         expectError("a = 1.", line: 1, column: 5, "invalid number")
         expectError("a = yes", line: 1, column: 5, "strings need quotes")
+        expectError("a = fast", line: 1, column: 5, "invalid value 'fast' (strings need quotes)")
+        expectError("a = slow-down", line: 1, column: 5, "invalid value 'slow-down'")
+        expectError("a = \"\\U0001F6\"", line: 1, column: 6, "\\U escape needs 8")
         expectError("a = 2024-01-01", line: 1, column: 5, "dates and times")
         expectError("[[pads]]", line: 1, column: 2, "arrays of tables")
         expectError("a = { b = 1 }", line: 1, column: 5, "inline tables")
@@ -131,6 +134,15 @@ import Testing
         expectError("a = 1\r", line: 1, column: 6, "carriage return")
         expectError("# bell \u{07}\n", line: 1, column: 8, "control character in comment")
         expectError("a = \"x\u{01}\"", line: 1, column: 7, "control character in string")
+    }
+
+    @Test func invalidUTF8IsRefusedInBothStringKinds() {
+        for quote in [UInt8(ascii: "'"), UInt8(ascii: "\"")] {
+            let bytes: [UInt8] = Array("a = ".utf8) + [quote, 0x62, 0xFF, quote]
+            #expect(throws: TOMLError(SourcePosition(line: 1, column: 5), "string is not valid UTF-8")) {
+                try TOMLDocument.parse(bytes: bytes)
+            }
+        }
     }
 
     @Test func columnsCountCharactersNotBytes() {

@@ -82,7 +82,7 @@ func boardDirectory() -> String {
         """)
         #expect(b == nil)
         #expect(errors.contains("b.toml:5:1: 'i2c.main.speed_hz' must be an integer, not string"))
-        #expect(errors.contains("b.toml:9:1: 'devices.gnss.address' = 128 is out of range 3...119"))
+        #expect(errors.contains("b.toml:9:1: 'devices.gnss.address' = 0x80 is out of range 0x03...0x77"))
         #expect(errors.contains("b.toml:10:1: unknown key 'devices.gnss.colour'"))
         #expect(errors.contains { $0.hasPrefix("b.toml:11:1: unknown device role 'radar'") })
         #expect(errors.contains { $0.hasPrefix("b.toml:16:1: 'gpio.brake.safe_level' must be \"active\"") })

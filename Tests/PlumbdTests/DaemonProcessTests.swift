@@ -106,6 +106,14 @@ struct Plumbd {
         #expect(r.stderr.contains("\(config):2:13: expected the end of the line"))
     }
 
+    @Test func aBrokenConfigIsEXCONFIGEvenWhenItNamesTheBoard() throws {
+        let config = try Plumbd.temp("named-board.toml", "board = \"sim\"\n[loop]\nrate_hz = 0\n")
+        let r = try Plumbd.run(["--config", config, "--check-config"])
+        #expect(r.status == 78)
+        #expect(r.stderr.contains("'loop.rate_hz' = 0 is out of range"))
+        #expect(!r.stderr.contains("no board given"))
+    }
+
     @Test func missingFilesAreEXNOINPUT() throws {
         #expect(try Plumbd.run(["--config", "/nonexistent.toml", "--board", "sim", "--check-config"]).status == 66)
         let r = try Plumbd.run(["--board", "no-such-board", "--check-config"])
