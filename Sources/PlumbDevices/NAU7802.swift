@@ -154,9 +154,10 @@ public struct NAU7802<Bus: I2CBus> {
         case .taring, .running:
             let pu = try bus.readRegister(address: address, Register.puCtrl)
             guard pu & PUCtrl.cr != 0 else {
-                health.recordResponsive()
                 if nowNs &- lastConversionNs > samplePeriodNs * 8 {
                     health.recordFailure(.conversionTimeout)
+                } else {
+                    health.recordResponsive()
                 }
                 return false
             }

@@ -73,8 +73,26 @@ public struct SmartBattery<Bus: I2CBus> {
     /// SpecificationInfo (PEC support) and the number of cells: cells are counted from
     /// CellVoltage1 until one reads 0 V.
     private mutating func identify() throws(I2CError) {
-        let spec = try bus.smbusReadWord(address: address, command: Command.specificationInfo, pec: false)
-        usesPEC = (spec >> 4) & 0x0F >= 3
+        // Whether to use PEC is itself read without knowing: a flipped bit here must not
+        // switch PEC off for good. A pack that claims PEC must prove it with a valid PEC
+        // on this very read; one that does not must say the same thing twice.
+        var b: (UInt8, UInt8, UInt8) = (0, 0, 0)
+        try withUnsafeMutableBytes(of: &b) { (raw: UnsafeMutableRawBufferPointer) throws(I2CError) in
+            try bus.readRegisters(address: address, Command.specificationInfo, into: raw)
+        }
+        let spec = UInt16(b.0) | UInt16(b.1) << 8
+        if (spec >> 4) & 0x0F >= 3 {
+            var data: (UInt8, UInt8) = (b.0, b.1)
+            let expected = withUnsafeBytes(of: &data) { smbusReadPEC(address: address, command: Command.specificationInfo, data: $0) }
+            if expected != b.2 {
+                throw I2CError.pecMismatch(address: address, expected: expected, received: b.2)
+            }
+            usesPEC = true
+        } else {
+            let again = try bus.smbusReadWord(address: address, command: Command.specificationInfo, pec: false)
+            if again != spec { throw I2CError.inconsistent(address: address, register: Command.specificationInfo) }
+            usesPEC = false
+        }
         var cells = 0
         while cells < 12 {
             let mv = try word(Command.cellVoltage1 - UInt8(cells))

@@ -17,6 +17,8 @@ public enum I2CError: Error, Equatable {
     case pecMismatch(address: UInt8, expected: UInt8, received: UInt8)
     /// An SMBus block read reported a byte count larger than the buffer or than 32.
     case badBlockCount(address: UInt8, count: Int)
+    /// Two reads of a register that cannot change disagreed (noise on the bus).
+    case inconsistent(address: UInt8, register: UInt8)
     /// The bus was closed.
     case closed
 }

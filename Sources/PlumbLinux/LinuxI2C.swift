@@ -68,6 +68,7 @@ public func describe(_ error: I2CError) -> String {
     case .pecMismatch(let a, let x, let g):
         return "packet error code mismatch from \(formatHexAddress(a)) (expected \(formatHexAddress(x)), got \(formatHexAddress(g)))"
     case .badBlockCount(let a, let n): return "block read from \(formatHexAddress(a)) reported \(n) bytes"
+    case .inconsistent(let a, let r): return "two reads of register \(formatHexAddress(r)) of \(formatHexAddress(a)) disagreed (noise on the bus?)"
     case .closed: return "bus is closed"
     }
 }
