@@ -520,3 +520,49 @@ func run(_ bus: SimulatedI2CBus, ticks: Int, _ poll: (UInt64) -> Void) {
         #expect(!wrong.matches)
     }
 }
+
+@Suite struct WinchIOAgainstLineModels {
+    @Test func hookSwitchThroughTheLineModel() {
+        let line = SimulatedInputLine(name: "hook_latched", level: true, edges: .both)
+        let input = SimulatedGPIOInput(line)
+        var hook = SwitchInput(input: input, debounceNs: 20_000_000)
+        _ = hook.poll(nowNs: 0)
+        #expect(hook.stable == true)
+        line.setLevel(false, at: 1_000_000_000)          // the hook opens: parcel released
+        line.pulse(at: 1_005_000_000, widthNs: 2_000_000) // a bounce
+        var changedAt: UInt64? = nil
+        var t: UInt64 = 1_000_000_000
+        while t < 1_100_000_000 {
+            t += tickNs
+            if hook.poll(nowNs: t) { changedAt = t }
+        }
+        #expect(hook.stable == false)
+        #expect(changedAt != nil)
+        #expect(hook.stableSinceNs == 1_007_000_000)   // the last edge of the bounce
+        input.failing = true
+        for _ in 0..<3 { t += tickNs; _ = hook.poll(nowNs: t) }
+        #expect(hook.health.state(at: t) == .failed)
+        input.failing = false
+        t += tickNs
+        _ = hook.poll(nowNs: t)
+        #expect(hook.health.state(at: t) == .ok)
+    }
+
+    @Test func cutterLinesRecordTheTwoStepSequence() throws {
+        let armLine = SimulatedOutputLine(name: "cutter_arm"), fireLine = SimulatedOutputLine(name: "cutter_fire")
+        let arm = SimulatedGPIOOutput(armLine, safeLevel: false), fire = SimulatedGPIOOutput(fireLine, safeLevel: false)
+        var cutter = RopeCutter(arm: arm, fire: fire, armDelayNs: 200_000_000, armWindowNs: 5_000_000_000,
+                                pulseNs: 500_000_000, minIntervalNs: 10_000_000_000)
+        arm.nowNs = 1_000_000_000
+        try cutter.armCutter(nowNs: arm.nowNs)
+        fire.nowNs = 1_300_000_000
+        try cutter.fireCutter(nowNs: fire.nowNs)
+        arm.nowNs = 1_800_000_000
+        fire.nowNs = 1_800_000_000
+        cutter.update(nowNs: 1_800_000_000)
+        #expect(armLine.writes.map { $0.level } == [true, false])
+        #expect(fireLine.writes.map { $0.level } == [true, false])
+        #expect(fireLine.writes[0].timeNs - armLine.writes[0].timeNs == 300_000_000)
+        #expect(fireLine.writes[1].timeNs - fireLine.writes[0].timeNs == 500_000_000)
+    }
+}
