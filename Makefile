@@ -9,7 +9,7 @@ QEMU           := qemu-aarch64 -L /usr/aarch64-linux-gnu
 BOARDS         := $(filter-out Board/plumbd.toml,$(wildcard Board/*.toml))
 FUZZ_SECONDS   ?= 20
 FUZZ_DIR       := build/fuzz
-FUZZ_TARGETS   := toml board cobs ubx
+FUZZ_TARGETS   := toml board cobs ubx link
 
 .PHONY: deps build test unit firmware firmware-check fuzz fuzz-build demo clean
 

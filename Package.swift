@@ -21,11 +21,12 @@ var targets: [Target] = [
         name: "CLinux",
         linkerSettings: [.linkedLibrary("gpiod"), .linkedLibrary("i2c")]
     ),
+    .target(name: "CSodium"),
     shipped("PlumbCore", [], linking: [.linkedLibrary("m")]),
     shipped("PlumbHAL", ["PlumbCore"]),
     shipped("PlumbDevices", ["PlumbCore", "PlumbHAL"]),
     shipped("PlumbFlight", ["PlumbCore", "PlumbHAL"]),
-    shipped("PlumbLink", ["PlumbCore"]),
+    shipped("PlumbLink", ["PlumbCore", "CSodium"]),
     shipped("PlumbLinux", ["CLinux", "PlumbCore", "PlumbHAL"]),
     .executableTarget(
         name: "plumbd",
@@ -54,6 +55,7 @@ if !embedded {
         .testTarget(name: "PlumbHALTests", dependencies: ["PlumbCore", "PlumbHAL", "PlumbDevices", "PlumbLink"]),
         .testTarget(name: "PlumbLinuxTests", dependencies: ["CLinux", "PlumbCore", "PlumbHAL", "PlumbLinux", "PlumbFlight"]),
         .testTarget(name: "PlumbdTests", dependencies: ["PlumbCore"]),
+        .testTarget(name: "PlumbLinkTests", dependencies: ["PlumbLink"]),
         .testTarget(name: "PlumbDevicesTests", dependencies: ["PlumbCore", "PlumbHAL", "PlumbDevices", "PlumbHIL"]),
     ]
     products.append(.executable(name: "plumb", targets: ["plumb"]))

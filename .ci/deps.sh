@@ -43,6 +43,13 @@ if [ ${#missing[@]} -gt 0 ] || [ $added_arch -eq 1 ]; then
 fi
 
 # pyubx2: an independent UBX implementation that the GNSS parser tests check against.
+# cryptography: an independent ChaCha20-Poly1305 that checks the dispatch link's vectors.
+if ! python3 -c "import cryptography" 2>/dev/null; then
+  echo "deps: installing cryptography (PyPI)"
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore cryptography \
+    || python3 -m pip install --quiet --break-system-packages cryptography
+fi
+
 if ! python3 -c "import pyubx2" 2>/dev/null; then
   echo "deps: installing pyubx2 (PyPI)"
   python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore pyubx2 \

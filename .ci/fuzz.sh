@@ -13,6 +13,7 @@ sources_for() {
     board) echo Sources/PlumbCore Sources/PlumbHAL ;;
     cobs) echo Sources/PlumbLink ;;
     ubx) echo Sources/PlumbCore Sources/PlumbHAL Sources/PlumbDevices ;;
+    link) echo Sources/PlumbLink ;;
     *) echo "fuzz: unknown target $1" >&2; exit 1 ;;
   esac
 }
@@ -28,7 +29,7 @@ if [ "$mode" = build ]; then
     done
     cp "Tests/Fuzz/$t.swift" "$src/fuzz-entry.swift"
     swiftc -sanitize=fuzzer,address -use-ld=lld -parse-as-library -O -module-name "Fuzz_$t" \
-      "$src"/*.swift -o "$dir/fuzz-$t"
+      -I Sources/CSodium/include "$src"/*.swift -lsodium -o "$dir/fuzz-$t"
     echo "fuzz: built $dir/fuzz-$t"
   done
   exit 0
@@ -40,12 +41,22 @@ for t in "$@"; do
   mkdir -p "$corpus"
   seeds="Tests/Fuzz/seeds/$t"
   [ -d "$seeds" ] || seeds=""
-  echo "fuzz: $t for ${seconds}s"
-  if ! "$dir/fuzz-$t" -max_total_time="$seconds" -max_len=4096 -timeout=5 -rss_limit_mb=2048 \
+  limit="-max_total_time=$seconds"
+  # The link's frame decoder must show a million clean executions: bounded by count,
+  # with a time cap well above what it needs on this machine (about 15 s).
+  [ "$t" = link ] && limit="-runs=1100000 -max_total_time=180"
+  echo "fuzz: $t ($limit)"
+  if ! "$dir/fuzz-$t" $limit -max_len=4096 -timeout=5 -rss_limit_mb=2048 \
         -print_final_stats=1 "$corpus" $seeds > "$dir/fuzz-$t.log" 2>&1; then
     tail -40 "$dir/fuzz-$t.log"
     echo "fuzz: $t FAILED (crash input saved by libFuzzer in the working directory)"
     exit 1
   fi
   grep -E 'stat::number_of_executed_units|cov:' "$dir/fuzz-$t.log" | tail -2
+  if [ "$t" = link ]; then
+    runs=$(grep -oE 'stat::number_of_executed_units: [0-9]+' "$dir/fuzz-$t.log" | awk '{print $2}')
+    if [ "${runs:-0}" -lt 1000000 ]; then
+      echo "fuzz: link ran ${runs:-0} executions, fewer than the 1000000 required"; exit 1
+    fi
+  fi
 done
