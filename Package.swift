@@ -27,7 +27,7 @@ var targets: [Target] = [
     shipped("PlumbDevices", ["PlumbCore", "PlumbHAL"]),
     shipped("PlumbFlight", ["PlumbCore", "PlumbHAL"]),
     shipped("PlumbLink", ["PlumbCore", "CSodium"]),
-    shipped("PlumbLinux", ["CLinux", "PlumbCore", "PlumbHAL"]),
+    shipped("PlumbLinux", ["CLinux", "PlumbCore", "PlumbHAL", "PlumbLink"]),
     .executableTarget(
         name: "plumbd",
         dependencies: ["CLinux", "PlumbCore", "PlumbHAL", "PlumbDevices", "PlumbFlight",
@@ -54,7 +54,7 @@ if !embedded {
         .testTarget(name: "PlumbCoreTests", dependencies: ["PlumbCore"]),
         .testTarget(name: "PlumbHALTests", dependencies: ["PlumbCore", "PlumbHAL", "PlumbDevices", "PlumbLink"]),
         .testTarget(name: "PlumbLinuxTests", dependencies: ["CLinux", "PlumbCore", "PlumbHAL", "PlumbLinux", "PlumbFlight"]),
-        .testTarget(name: "PlumbdTests", dependencies: ["PlumbCore"]),
+        .testTarget(name: "PlumbdTests", dependencies: ["PlumbCore", "PlumbHAL", "PlumbLink", "PlumbLinux"]),
         .testTarget(name: "PlumbLinkTests", dependencies: ["PlumbLink"]),
         .testTarget(name: "PlumbDevicesTests", dependencies: ["PlumbCore", "PlumbHAL", "PlumbDevices", "PlumbHIL"]),
     ]

@@ -21,3 +21,23 @@ public struct CRC8SMBus {
         return crc.value
     }
 }
+
+/// CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320): guards journal records.
+public struct CRC32 {
+    public private(set) var state: UInt32 = 0xFFFF_FFFF
+    public init() {}
+
+    public mutating func update(_ byte: UInt8) {
+        var c = state ^ UInt32(byte)
+        for _ in 0..<8 { c = (c & 1) != 0 ? (c >> 1) ^ 0xEDB8_8320 : c >> 1 }
+        state = c
+    }
+
+    public var value: UInt32 { state ^ 0xFFFF_FFFF }
+
+    public static func checksum(_ bytes: [UInt8]) -> UInt32 {
+        var c = CRC32()
+        for b in bytes { c.update(b) }
+        return c.value
+    }
+}

@@ -1,4 +1,5 @@
 import PlumbCore
+import PlumbHAL
 
 // The config file says how to fly: the control loop, real-time behaviour and logging
 // now; gains, speeds, heights and reserves as the flight capabilities land. Every key
@@ -50,12 +51,27 @@ public struct DeviceConfig: Equatable {
     public var packCapacityAh: Double = 22
 }
 
+/// The dispatch link (docs/protocol.md).
+public struct LinkConfig: Equatable {
+    public var enabled = false
+    public var droneID: Int = 1
+    public var keyFile = "/etc/plumbline/link.key"
+    public var keyID: Int = 1
+    public var journalFile = "/var/lib/plumbline/link.journal"
+    /// Local address and port to receive on.
+    public var listen = "0.0.0.0:14601"
+    /// The dispatch server; empty: answer whoever last sent an authentic frame.
+    public var dispatch = ""
+    public var telemetryHz: Double = 2
+}
+
 public struct PlumbConfig: Equatable {
     /// Board name or path; the `--board` option overrides it.
     public var board: String? = nil
     public var loop = LoopConfig()
     public var realtime = RealtimeConfig()
     public var devices = DeviceConfig()
+    public var link = LinkConfig()
     /// error, warning, notice, info or debug.
     public var logLevel: String = "info"
 
@@ -100,6 +116,22 @@ public struct PlumbConfig: Equatable {
             r.error("winch.max_drum_speed_rev_per_s", "'winch.max_drum_speed_rev_per_s' = \(formatFixed(d.maxDrumSpeedRevPerS, decimals: 1)): at \(c.loop.rateHz) Hz the drum would turn half a turn or more between encoder reads")
         }
         c.devices = d
+        var l = LinkConfig()
+        l.enabled = r.bool("link.enabled", default: false) ?? false
+        l.droneID = r.int("link.drone_id", in: 1...65535, default: 1) ?? 1
+        l.keyFile = r.string("link.key_file", default: l.keyFile) ?? l.keyFile
+        l.keyID = r.int("link.key_id", in: 0...255, default: 1) ?? 1
+        l.journalFile = r.string("link.journal_file", default: l.journalFile) ?? l.journalFile
+        l.listen = r.string("link.listen", default: l.listen, maxLength: 32) ?? l.listen
+        l.dispatch = r.string("link.dispatch", default: "", maxLength: 32) ?? ""
+        l.telemetryHz = r.double("link.telemetry_hz", in: 0.1...50, default: 2) ?? 2
+        if NetAddress.parse(l.listen) == nil {
+            r.error("link.listen", "'link.listen' = \"\(l.listen)\" is not an IPv4 address with a port, e.g. \"0.0.0.0:14601\"")
+        }
+        if !l.dispatch.isEmpty && NetAddress.parse(l.dispatch) == nil {
+            r.error("link.dispatch", "'link.dispatch' = \"\(l.dispatch)\" is not an IPv4 address with a port")
+        }
+        c.link = l
         c.logLevel = r.choice("log.level", ["error", "warning", "notice", "info", "debug"], default: "info") ?? "info"
         r.reportUnknown()
         return r.hasErrors ? nil : c

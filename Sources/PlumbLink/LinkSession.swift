@@ -147,8 +147,10 @@ public struct DroneLink {
         /// Nothing for the application (handled inside the link, or dropped and counted).
         case none
         case command(Command)
-        /// A mission chunk; its items are in `chunkItems`.
+        /// A mission chunk; its items are in `chunkItem(_:)`.
         case missionChunk(missionID: UInt32, index: UInt16, count: UInt16, items: Int)
+        /// Dispatch acknowledged this event: the journal may forget it.
+        case eventAcked(UInt32)
     }
 
     struct PendingEvent {
@@ -224,6 +226,7 @@ public struct DroneLink {
             if let i = pending.firstIndex(where: { $0.event.eventID == id }) {
                 stats.rttUs = (nowNs &- pending[i].firstSentNs) / 1000
                 pending.remove(at: i)
+                return .eventAcked(id)
             }
             return .none
         case .timeSyncRequest(let g):
@@ -247,14 +250,23 @@ public struct DroneLink {
         }
     }
 
-    /// Records a command's outcome (executed once) and queues its ack.
-    public mutating func completeCommand(_ id: UInt32, result: CommandResult) {
+    /// A command executed before a restart (from the journal): remembered, not acked.
+    public mutating func restoreExecuted(_ id: UInt32, result: CommandResult) {
+        remember(id, result)
+    }
+
+    private mutating func remember(_ id: UInt32, _ result: CommandResult) {
         if executed.count < DroneLink.rememberedCommands {
             executed.append((id, result))
         } else {
             executed[executedNext] = (id, result)
             executedNext = (executedNext + 1) % DroneLink.rememberedCommands
         }
+    }
+
+    /// Records a command's outcome (executed once) and queues its ack.
+    public mutating func completeCommand(_ id: UInt32, result: CommandResult) {
+        remember(id, result)
         queue(.commandAck(CommandAck(commandID: id, result: result, duplicate: false)))
     }
 

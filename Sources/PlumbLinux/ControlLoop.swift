@@ -34,15 +34,22 @@ public func applySafeOutputs<Output: GPIOOutput>(_ outputs: [Output], log: Log) 
 /// the budget; SIGTERM/SIGINT put every output at its safe level and return; SIGHUP is
 /// reserved for reloading the config. `maxTicks` (0 = unbounded) exists for tests and
 /// benchmarks.
+///
+/// `inputs` are further descriptors (sockets, serial ports, GPIO edge fds); when one is
+/// readable, `readable(i)` is called with its index, before the tick.
 public func runControlLoop<Output: GPIOOutput>(
     ticker: TimerfdTicker, signals: SignalSource, outputs: [Output], maxTicks: UInt64,
-    log: Log, tick: (UInt64) -> Void
+    log: Log, inputs: [Int32] = [], readable: (Int) -> Void = { _ in }, tick: (UInt64) -> Void
 ) -> LoopSummary {
-    let loop = EventLoop(capacity: 8)
+    let loop = EventLoop(capacity: 2 + inputs.count)
     let clock = LinuxClock()
     guard let tickerToken = loop.add(fd: ticker.fd), let signalToken = loop.add(fd: signals.fd) else {
         let failed = applySafeOutputs(outputs, log: log)
         return LoopSummary(exit: .failure("event loop is full"), accounting: ticker.accounting, unsafeOutputs: failed)
+    }
+    var inputTokens: [Int] = []
+    for fd in inputs {
+        if let t = loop.add(fd: fd) { inputTokens.append(t) } else { inputTokens.append(-1) }
     }
     var exit: LoopExit? = nil
     var ticks: UInt64 = 0
@@ -70,6 +77,9 @@ public func runControlLoop<Output: GPIOOutput>(
                 }
             }
             if exit != nil { break }
+        }
+        for (i, token) in inputTokens.enumerated() where token >= 0 && ready & (1 << UInt64(token)) != 0 {
+            readable(i)
         }
         if ready & (1 << UInt64(tickerToken)) != 0 {
             let expirations: UInt64

@@ -10,6 +10,7 @@ public enum ExitCode: Int32 {
     case noInput = 66      // EX_NOINPUT: a file given does not exist
     case unavailable = 69  // EX_UNAVAILABLE: a required device or line is missing
     case software = 70     // EX_SOFTWARE
+    case noPermission = 77 // EX_NOPERM: e.g. a key file others may read
     case osError = 71      // EX_OSERR: the system refused (timerfd, signalfd, ...)
     case ioError = 74      // EX_IOERR
     case config = 78       // EX_CONFIG: the config or board file is invalid

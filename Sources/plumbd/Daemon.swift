@@ -258,10 +258,30 @@ func run(config: PlumbConfig, board: BoardDescription, maxTicks: UInt64, log: Lo
     }
     log.info("control loop running: \(outputs.count) output(s) at safe levels, \(inputs.count) input(s), \(buses.count) bus(es)")
     let clock = LinuxClock()
-    let summary = runControlLoop(ticker: ticker, signals: signals, outputs: outputs, maxTicks: maxTicks, log: log) { n in
+    var link: LinkRuntime? = nil
+    if config.link.enabled {
+        let (rt, failure) = LinkRuntime.start(config: config.link, rateHz: config.loop.rateHz, nowNs: clock.nowNs(), log: log)
+        switch failure {
+        case .config(let why)?:
+            _ = applySafeOutputs(outputs, log: log)
+            log.error(why)
+            return ExitCode.noPermission.rawValue
+        case .unavailable(let why)?:
+            _ = applySafeOutputs(outputs, log: log)
+            log.error(why)
+            return ExitCode.unavailable.rawValue
+        case nil:
+            link = rt
+        }
+    }
+    let linkFDs: [Int32] = link.map { [$0.socket.fd] } ?? []
+    let summary = runControlLoop(ticker: ticker, signals: signals, outputs: outputs, maxTicks: maxTicks, log: log,
+                                 inputs: linkFDs, readable: { _ in link?.readable(nowNs: clock.nowNs(), log: log) }) { n in
         // Drivers first (one immutable snapshot per tick); estimation and the mission
-        // join here as they land.
-        devices.tick(n, nowNs: clock.nowNs(), log: log)
+        // join here as they land; the link reports last.
+        let now = clock.nowNs()
+        devices.tick(n, nowNs: now, log: log)
+        link?.tick(n, nowNs: now, devices: devices, log: log)
     }
     var pwmUnsafe = false
     if var pwm = devices.pwm, !pwm.applySafe(nowNs: clock.nowNs()) {

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -310,3 +311,31 @@ static inline uint64_t plumb_gpiod_event_ns(const struct gpiod_line_event *e) {
 }
 
 #endif
+
+// ---- durable files (the link journal and key) ---------------------------------------
+
+static inline int plumb_fsync(int fd) { return fsync(fd) < 0 ? -errno : 0; }
+
+static inline int plumb_ftruncate(int fd, long len) { return ftruncate(fd, (off_t)len) < 0 ? -errno : 0; }
+
+static inline long plumb_lseek_end(int fd) {
+    off_t r = lseek(fd, 0, SEEK_END);
+    return r < 0 ? -errno : (long)r;
+}
+
+static inline int plumb_rename(const char *from, const char *to) { return rename(from, to) < 0 ? -errno : 0; }
+
+/// fsyncs the directory holding `path`, so a rename or a new file survives power loss.
+static inline int plumb_fsync_dir_of(const char *path) {
+    char dir[4096];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof dir) return -ENAMETOOLONG;
+    memcpy(dir, path, n + 1);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir) slash[1] = 0; else if (slash) *slash = 0; else { dir[0] = '.'; dir[1] = 0; }
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    int r = fsync(fd) < 0 ? -errno : 0;
+    close(fd);
+    return r;
+}

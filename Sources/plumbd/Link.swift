@@ -1,0 +1,197 @@
+import PlumbCore
+import PlumbDevices
+import PlumbFlight
+import PlumbHAL
+import PlumbLink
+import PlumbLinux
+
+/// The dispatch link inside the daemon: the sans-I/O DroneLink, its journal and its
+/// UDP socket. Commands are decided once and the decision journalled before it is
+/// acknowledged; events are journalled before they are first sent.
+struct LinkRuntime {
+    var link: DroneLink
+    let journal: LinkJournal
+    let socket: UDPSocket
+    let dispatch: NetAddress?
+    var lastSender: NetAddress? = nil
+    let telemetryEveryTicks: UInt64
+    var rx: [UInt8]
+    var tx: [UInt8]
+    var startNs: UInt64
+
+    enum StartFailure { case config(String), unavailable(String) }
+
+    static func start(config: LinkConfig, rateHz: Int, nowNs: UInt64, log: Log) -> (LinkRuntime?, StartFailure?) {
+        guard LinkCrypto.initialize() else { return (nil, .unavailable("libsodium failed to initialise")) }
+        let key: LinkKey
+        do {
+            key = try loadLinkKey(path: config.keyFile, id: UInt8(config.keyID))
+        } catch {
+            return (nil, .config(describe(error)))
+        }
+        let journal: LinkJournal
+        do {
+            journal = try LinkJournal(path: config.journalFile)
+        } catch {
+            return (nil, .unavailable(describe(error)))
+        }
+        if journal.truncatedBytes > 0 {
+            log.warning("link journal: cut \(journal.truncatedBytes) byte(s) of a torn record at its end")
+        }
+        let epoch: UInt32
+        do {
+            epoch = try journal.beginEpoch()
+        } catch {
+            return (nil, .unavailable(describe(error)))
+        }
+        guard let listen = NetAddress.parse(config.listen) else { return (nil, .config("link.listen is invalid")) }
+        let socket: UDPSocket
+        do {
+            socket = try UDPSocket(bind: listen)
+        } catch {
+            return (nil, .unavailable("link: " + describe(error)))
+        }
+        var link = DroneLink(droneID: UInt16(config.droneID), key: key, epoch: epoch)
+        for c in journal.executedCommands { link.restoreExecuted(c.id, result: c.result) }
+        let every = UInt64(max(1, Int((Double(rateHz) / config.telemetryHz).rounded())))
+        var rt = LinkRuntime(link: link, journal: journal, socket: socket,
+                             dispatch: config.dispatch.isEmpty ? nil : NetAddress.parse(config.dispatch),
+                             telemetryEveryTicks: every,
+                             rx: [UInt8](repeating: 0, count: LinkCrypto.maxFrame),
+                             tx: [UInt8](repeating: 0, count: LinkCrypto.maxFrame), startNs: nowNs)
+        log.notice("dispatch link: drone \(config.droneID), key \(config.keyID), epoch \(epoch), listening on \(listen.description), \(journal.pendingEvents.count) unacknowledged event(s) from before")
+        // The start itself is a must-not-lose event (state 0 = off → 1 = ready).
+        do {
+            _ = try journal.record(timeMs: 0, kind: .stateChange, a: 0x0001)
+        } catch {
+            log.error(describe(error))
+        }
+        rt.submitPending(nowNs: nowNs)
+        return (rt, nil)
+    }
+
+    /// Hands the journal's unacknowledged events to the link, as many as it takes.
+    mutating func submitPending(nowNs: UInt64) {
+        for e in journal.pendingEvents where link.pendingEventCount < DroneLink.maxPendingEvents {
+            if !link.submitEvent(e, nowNs: nowNs) { break }
+        }
+    }
+
+    /// Drains the socket (bounded) and acts on what authenticated.
+    mutating func readable(nowNs: UInt64, log: Log) {
+        for _ in 0..<32 {
+            var got: (count: Int, from: NetAddress)? = nil
+            var failed = false
+            rx.withUnsafeMutableBytes { b in
+                do throws(IOError) {
+                    got = try socket.receive(into: b)
+                } catch {
+                    failed = true
+                }
+            }
+            if failed { continue }
+            guard let (count, from) = got else { return }
+            let rejectedBefore = link.stats.rejected
+            let inbound = rx.withUnsafeBytes { link.receive(UnsafeRawBufferPointer(rebasing: $0[0..<count]), nowNs: nowNs) }
+            if link.stats.rejected == rejectedBefore { lastSender = from }
+            handle(inbound, nowNs: nowNs, log: log)
+        }
+    }
+
+    mutating func handle(_ inbound: DroneLink.Inbound, nowNs: UInt64, log: Log) {
+        switch inbound {
+        case .none:
+            return
+        case .command(let c):
+            // No mission logic runs yet: flight commands are refused, parameters unknown.
+            let result: CommandResult = c.kind == .setParameter ? .unsupported : .rejected
+            do {
+                try journal.executed(commandID: c.commandID, result: result)
+            } catch {
+                log.error(describe(error) + "; command \(c.commandID) not acknowledged")
+                return
+            }
+            link.completeCommand(c.commandID, result: result)
+            log.notice("command \(c.commandID) (\(name(c.kind))): \(result == .rejected ? "rejected: no mission loaded" : "unsupported parameter \(c.parameterID)")")
+        case .eventAcked(let id):
+            do {
+                try journal.acknowledged(eventID: id)
+            } catch {
+                log.error(describe(error))
+            }
+            submitPending(nowNs: nowNs)
+        case .missionChunk(let id, let index, _, _):
+            link.acknowledgeMissionChunk(id, index: index, accepted: false)
+            log.warning("mission \(id) chunk \(index): refused, the mission store is not available yet")
+        }
+    }
+
+    /// Telemetry at its rate, then every frame that is due (bounded).
+    mutating func tick(_ n: UInt64, nowNs: UInt64, devices: DeviceRuntime, log: Log) {
+        if n % telemetryEveryTicks == 0 {
+            link.setTelemetry(telemetry(nowNs: nowNs, devices: devices))
+        }
+        guard let to = dispatch ?? lastSender else { return }
+        for _ in 0..<16 {
+            guard let len = tx.withUnsafeMutableBytes({ link.nextFrame(nowNs: nowNs, into: $0) }) else { return }
+            var sendFailed = false
+            tx.withUnsafeBytes { b in
+                do throws(IOError) {
+                    try socket.send(UnsafeRawBufferPointer(rebasing: b[0..<len]), to: to)
+                } catch {
+                    sendFailed = true
+                }
+            }
+            if sendFailed { return }
+        }
+    }
+
+    func telemetry(nowNs: UInt64, devices: DeviceRuntime) -> Telemetry {
+        var t = Telemetry()
+        t.timeMs = UInt32(truncatingIfNeeded: (nowNs &- startNs) / 1_000_000)
+        var health: UInt16 = 0
+        if let b = devices.battery {
+            t.batteryPct = UInt8(clamping: b.reading.stateOfChargePct)
+            t.voltage10mV = UInt16(clamping: Int((b.reading.voltageV * 100).rounded()))
+            t.temperatureC = Int8(clamping: Int(b.reading.temperatureC.rounded()))
+            if b.health.state(at: nowNs) != .ok { health |= 1 << 0 }
+        } else if let m = devices.batteryMonitor, let r = m.reading {
+            t.batteryPct = UInt8(clamping: Int(r.stateOfChargePct.rounded()))
+            t.voltage10mV = UInt16(clamping: Int((r.voltageV * 100).rounded()))
+            if m.health.state(at: nowNs) != .ok { health |= 1 << 0 }
+        }
+        if let g = devices.gnss {
+            if let p = g.latest {
+                t.lat1e7 = p.lat1e7
+                t.lon1e7 = p.lon1e7
+                t.velNCmps = Int16(clamping: Int(p.velNMmps / 10))
+                t.velECmps = Int16(clamping: Int(p.velEMmps / 10))
+                t.velDCmps = Int16(clamping: Int(p.velDMmps / 10))
+                t.headingCdeg = UInt16(clamping: Int(p.headMot1e5 / 1000))
+            }
+            if g.health.state(at: nowNs) != .ok { health |= 1 << 1 }
+        }
+        if let e = devices.encoder {
+            if let r = e.reading { t.winchLengthMm = UInt16(clamping: Int((r.ropeOutM * 1000).rounded())) }
+            if e.health.state(at: nowNs) != .ok { health |= 1 << 2 }
+        }
+        if let c = devices.tension {
+            if let r = c.reading { t.tensionDN = UInt16(clamping: Int((r.tensionN * 10).rounded())) }
+            if c.health.state(at: nowNs) != .ok { health |= 1 << 3 }
+        }
+        t.healthBits = health
+        return t
+    }
+
+    func name(_ k: CommandKind) -> String {
+        switch k {
+        case .start: return "start"
+        case .pause: return "pause"
+        case .resume: return "resume"
+        case .abortDelivery: return "abort delivery"
+        case .returnHome: return "return"
+        case .landNow: return "land now"
+        case .setParameter: return "set parameter"
+        }
+    }
+}

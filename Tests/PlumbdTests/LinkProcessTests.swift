@@ -1,0 +1,145 @@
+import Foundation
+import Testing
+import PlumbHAL
+import PlumbLink
+import PlumbLinux
+
+/// The daemon's dispatch link, end to end over loopback UDP: this test is the dispatch
+/// server (GroundLink), with a lossy channel in both directions, and it kills the daemon
+/// with SIGKILL in mid-stream.
+struct LinkHarness {
+    let dir: String
+    let keyPath: String
+    let journalPath: String
+    let configPath: String
+    let ground: UDPSocket
+    let dronePort: UInt16
+    static let key: [UInt8] = (0..<32).map { UInt8(($0 * 7 + 3) & 0xFF) }
+
+    init(name: String, keyMode: Int = 0o600) throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("plumbd-link-\(name)-\(getpid())").path
+        try? FileManager.default.removeItem(atPath: dir)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        keyPath = dir + "/link.key"
+        journalPath = dir + "/link.journal"
+        FileManager.default.createFile(atPath: keyPath, contents: Data(LinkHarness.key),
+                                       attributes: [.posixPermissions: keyMode])
+        ground = try UDPSocket(bind: NetAddress(host: NetAddress.loopback, port: 0))
+        let probe = try UDPSocket(bind: NetAddress(host: NetAddress.loopback, port: 0))
+        dronePort = probe.localPort   // free now; the daemon binds it next
+        configPath = dir + "/plumbd.toml"
+        try """
+        [realtime]
+        sched_fifo = false
+        lock_memory = false
+        [link]
+        enabled = true
+        drone_id = 42
+        key_file = "\(keyPath)"
+        key_id = 1
+        journal_file = "\(journalPath)"
+        listen = "127.0.0.1:\(dronePort)"
+        dispatch = "127.0.0.1:\(ground.localPort)"
+        telemetry_hz = 5
+        """.write(toFile: configPath, atomically: true, encoding: .utf8)
+    }
+
+    func startDaemon(log: String) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Plumbd.binary)
+        p.arguments = ["--config", configPath, "--board", Plumbd.root + "/Tests/fixtures/no-hardware.toml"]
+        FileManager.default.createFile(atPath: log, contents: nil)
+        p.standardError = FileHandle(forWritingAtPath: log)
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        return p
+    }
+}
+
+@Suite(.serialized) struct DispatchLinkProcess {
+    @Test func keyFileReadableByOthersIsRefused() throws {
+        let h = try LinkHarness(name: "mode", keyMode: 0o644)
+        let r = try Plumbd.run(["--config", h.configPath, "--board", Plumbd.root + "/Tests/fixtures/no-hardware.toml", "--ticks", "5"])
+        #expect(r.status == 77)
+        #expect(r.stderr.contains("has mode 644: it must be 600 or stricter"))
+    }
+
+    @Test func commandsOnceAndEventsDeliveredAcrossAKill9OverALossyLink() throws {
+        let h = try LinkHarness(name: "kill9")
+        _ = LinkCrypto.initialize()
+        let key = try #require(LinkKey(id: 1, bytes: LinkHarness.key))
+        var ground = GroundLink(droneID: 42, key: key, epoch: 1)
+        var rng: UInt64 = 0x5EED
+        func random() -> Double {
+            rng = rng &* 6364136223846793005 &+ 1442695040888963407
+            return Double(rng >> 11) / Double(1 << 53)
+        }
+        // 30 % loss, 10 % duplicated, 0–150 ms of delay (so frames overtake each other).
+        var toDrone: [(due: Date, frame: [UInt8])] = []
+        var toGround: [(due: Date, frame: [UInt8])] = []
+        func lossy(_ frame: [UInt8], _ queue: inout [(due: Date, frame: [UInt8])]) {
+            if random() < 0.3 { return }
+            for _ in 0..<(random() < 0.1 ? 2 : 1) { queue.append((Date().addingTimeInterval(random() * 0.15), frame)) }
+        }
+        let drone = NetAddress(host: NetAddress.loopback, port: h.dronePort)
+        var events: [UInt32: Int] = [:]
+        var acked: Set<UInt32> = []
+        var sent: [UInt32] = []
+        let logs = [h.dir + "/run1.log", h.dir + "/run2.log"]
+        var daemon = try h.startDaemon(log: logs[0])
+        var restarted = false
+        let start = Date()
+        var buf = [UInt8](repeating: 0, count: LinkCrypto.maxFrame)
+        while Date().timeIntervalSince(start) < 25 {
+            let t = Date().timeIntervalSince(start)
+            let now = UInt64(t * 1e9)
+            if sent.count < 20 && t > Double(sent.count) * 0.15 + 0.3 {
+                if let id = ground.send(.returnHome, nowNs: now) { sent.append(id) }
+            }
+            if !restarted && t > 2.0 {
+                kill(daemon.processIdentifier, SIGKILL)
+                daemon.waitUntilExit()
+                #expect(daemon.terminationReason == .uncaughtSignal)
+                daemon = try h.startDaemon(log: logs[1])
+                restarted = true
+            }
+            // Ground → drone.
+            while let n = buf.withUnsafeMutableBytes({ ground.nextFrame(nowNs: now, into: $0) }) {
+                lossy(Array(buf[0..<n]), &toDrone)
+            }
+            let due = Date()
+            for item in toDrone where item.due <= due {
+                try item.frame.withUnsafeBytes { try h.ground.send($0, to: drone) }
+            }
+            toDrone.removeAll { $0.due <= due }
+            // Drone → ground.
+            while let got = try buf.withUnsafeMutableBytes({ try h.ground.receive(into: $0) }) {
+                lossy(Array(buf[0..<got.count]), &toGround)
+            }
+            for item in toGround where item.due <= due {
+                switch item.frame.withUnsafeBytes({ ground.receive($0, nowNs: now) }) {
+                case .event(let e): events[e.eventID, default: 0] += 1
+                case .commandAcked(let a): acked.insert(a.commandID)
+                default: break
+                }
+            }
+            toGround.removeAll { $0.due <= due }
+            if restarted && acked.count == 20 && events.count >= 2 && t > 4 { break }
+            usleep(5_000)
+        }
+        kill(daemon.processIdentifier, SIGTERM)
+        daemon.waitUntilExit()
+        #expect(daemon.terminationStatus == 0)
+        // Every command acknowledged, and decided exactly once across both runs.
+        #expect(acked.count == 20)
+        let text = try logs.map { try String(contentsOfFile: $0, encoding: .utf8) }.joined()
+        for id in sent {
+            let decisions = text.components(separatedBy: "command \(id) (").count - 1
+            #expect(decisions == 1, "command \(id) decided \(decisions) times")
+        }
+        // Both starts' must-not-lose events reached dispatch, each delivered once.
+        #expect(events.keys.contains(1) && events.keys.contains(2), "events: \(events)")
+        #expect(events.values.allSatisfy { $0 == 1 })
+        #expect(ground.stats.duplicatesIgnored + ground.stats.replayed > 0 || ground.stats.retransmissions > 0)
+    }
+}
