@@ -18,6 +18,7 @@ struct LinkRuntime {
     var rx: [UInt8]
     var tx: [UInt8]
     var startNs: UInt64
+    var mission = MissionAssembler()
 
     enum StartFailure { case config(String), unavailable(String) }
 
@@ -120,9 +121,17 @@ struct LinkRuntime {
                 log.error(describe(error))
             }
             submitPending(nowNs: nowNs)
-        case .missionChunk(let id, let index, _, _):
-            link.acknowledgeMissionChunk(id, index: index, accepted: false)
-            log.warning("mission \(id) chunk \(index): refused, the mission store is not available yet")
+        case .missionChunk(let id, let index, let count, let n):
+            var items: [MissionItem] = []
+            for i in 0..<n { if let item = link.chunkItem(i) { items.append(item) } }
+            let wasComplete = mission.complete && mission.missionID == id
+            let ok = items.count == n && mission.accept(missionID: id, index: index, count: count, items: items)
+            link.acknowledgeMissionChunk(id, index: index, accepted: ok)
+            if !ok {
+                log.warning("mission \(id) chunk \(index) of \(count): refused (malformed or larger than the mission store)")
+            } else if mission.complete && !wasComplete {
+                log.notice("mission \(id) received: \(mission.items.count) item(s) in \(count) chunk(s)")
+            }
         }
     }
 

@@ -317,3 +317,54 @@ struct LossyChannel {
         #expect(drone.stats.duplicatesIgnored + ground.stats.duplicatesIgnored > 0)
     }
 }
+
+@Suite struct MissionUploadOverALossyLink {
+    @Test func everyChunkArrivesAndTheMissionAssemblesExactly() throws {
+        var (drone, ground) = pair()
+        var items: [MissionItem] = []
+        for i in 0..<45 {
+            items.append(MissionItem(kind: i % 3 == 0 ? .station : .waypoint, lat1e7: 438_000_000 + Int32(i) * 1000,
+                                     lon1e7: 1_253_000_000 - Int32(i) * 700, heightDm: Int16(600 + i),
+                                     dropDm: UInt16(i * 2), parcelID: UInt32(9000 + i)))
+        }
+        var upload = try #require(MissionUpload(missionID: 7, items: items))
+        #expect(upload.chunkCount == 6)
+        var assembler = MissionAssembler()
+        var up = LossyChannel(rng: 11), down = LossyChannel(rng: 12)
+        var now: UInt64 = 0
+        var buf = [UInt8](repeating: 0, count: LinkCrypto.maxFrame)
+        for _ in 0..<3000 where !upload.done {
+            now += 10_000_000
+            while let n = buf.withUnsafeMutableBytes({ upload.nextFrame(&ground, nowNs: now, into: $0) }) {
+                down.send(Array(buf[0..<n]), now: now)
+            }
+            for f in down.arrived(now: now) {
+                if case .missionChunk(let id, let index, let count, let n) = f.withUnsafeBytes({ drone.receive($0, nowNs: now) }) {
+                    let chunk = (0..<n).compactMap { drone.chunkItem($0) }
+                    drone.acknowledgeMissionChunk(id, index: index, accepted: assembler.accept(missionID: id, index: index, count: count, items: chunk))
+                }
+            }
+            for f in frames(&drone, now: now) { up.send(f, now: now) }
+            for f in up.arrived(now: now) {
+                if case .missionAcked(let id, let index, let ok) = f.withUnsafeBytes({ ground.receive($0, nowNs: now) }) {
+                    upload.acknowledge(missionID: id, index: index, accepted: ok)
+                }
+            }
+        }
+        #expect(upload.done)
+        #expect(assembler.complete)
+        #expect(assembler.items == items)
+    }
+
+    @Test func malformedChunksAreRefused() {
+        var a = MissionAssembler(capacity: 16)
+        let item = MissionItem(kind: .pad, lat1e7: 1, lon1e7: 2, heightDm: 3)
+        let pastCount = a.accept(missionID: 1, index: 2, count: 2, items: [item])
+        let empty = a.accept(missionID: 1, index: 0, count: 1, items: [])
+        let beyondStore = a.accept(missionID: 1, index: 5, count: 6, items: [item])
+        let good = a.accept(missionID: 1, index: 0, count: 1, items: [item])
+        #expect(!pastCount && !empty && !beyondStore)
+        #expect(good)
+        #expect(a.complete && a.items == [item])
+    }
+}
