@@ -113,7 +113,7 @@ struct LinkRuntime {
                 return
             }
             link.completeCommand(c.commandID, result: result)
-            log.notice("command \(c.commandID) (\(name(c.kind))): \(result == .rejected ? "rejected: no mission loaded" : "unsupported parameter \(c.parameterID)")")
+            log.notice("command \(c.commandID) (\(name(c.kind))): \(result == .rejected ? "rejected: no flight logic runs yet" : "unsupported parameter \(c.parameterID)")")
         case .eventAcked(let id):
             do {
                 try journal.acknowledged(eventID: id)

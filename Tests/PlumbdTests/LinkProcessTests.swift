@@ -16,7 +16,13 @@ struct LinkHarness {
     let dronePort: UInt16
     static let key: [UInt8] = (0..<32).map { UInt8(($0 * 7 + 3) & 0xFF) }
 
-    init(name: String, keyMode: Int = 0o600) throws {
+    /// Free loopback UDP port (bound and released).
+    static func freePort() throws -> UInt16 {
+        try UDPSocket(bind: NetAddress(host: NetAddress.loopback, port: 0)).localPort
+    }
+
+    /// `dispatchPort`: where the daemon sends (default: this harness's own ground socket).
+    init(name: String, keyMode: Int = 0o600, dispatchPort: UInt16? = nil) throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("plumbd-link-\(name)-\(getpid())").path
         try? FileManager.default.removeItem(atPath: dir)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -39,7 +45,7 @@ struct LinkHarness {
         key_id = 1
         journal_file = "\(journalPath)"
         listen = "127.0.0.1:\(dronePort)"
-        dispatch = "127.0.0.1:\(ground.localPort)"
+        dispatch = "127.0.0.1:\(dispatchPort ?? ground.localPort)"
         telemetry_hz = 5
         """.write(toFile: configPath, atomically: true, encoding: .utf8)
     }
@@ -69,6 +75,9 @@ struct LinkHarness {
         _ = LinkCrypto.initialize()
         let key = try #require(LinkKey(id: 1, bytes: LinkHarness.key))
         var ground = GroundLink(droneID: 42, key: key, epoch: 1)
+        // Retries capped at 1 s so that the test's 25 s bound is generous even at 30 % loss
+        // in both directions (the default cap is 8 s).
+        ground.backoff.maxNs = 1_000_000_000
         var rng: UInt64 = 0x5EED
         func random() -> Double {
             rng = rng &* 6364136223846793005 &+ 1442695040888963407
@@ -141,5 +150,49 @@ struct LinkHarness {
         #expect(events.keys.contains(1) && events.keys.contains(2), "events: \(events)")
         #expect(events.values.allSatisfy { $0 == 1 })
         #expect(ground.stats.duplicatesIgnored + ground.stats.replayed > 0 || ground.stats.retransmissions > 0)
+    }
+}
+
+@Suite(.serialized) struct DispatchConsole {
+    @Test func consoleFliesTheLinkWithTheDaemon() throws {
+        let port = try LinkHarness.freePort()
+        let h = try LinkHarness(name: "console", dispatchPort: port)
+        let missionPath = h.dir + "/mission.toml"
+        try """
+        [item.1]
+        kind = "waypoint"
+        lat = 43.88
+        lon = 125.32
+        height_m = 80
+        [item.2]
+        kind = "station"
+        lat = 43.89
+        lon = 125.33
+        height_m = 30
+        drop_m = 25
+        parcel = 1001
+        """.write(toFile: missionPath, atomically: true, encoding: .utf8)
+        let daemonLog = h.dir + "/daemon.log"
+        let daemon = try h.startDaemon(log: daemonLog)
+        defer { kill(daemon.processIdentifier, SIGTERM); daemon.waitUntilExit() }
+        let console = Process()
+        console.executableURL = URL(fileURLWithPath: Plumbd.root + "/.build/debug/plumb")
+        console.arguments = ["dispatch", "serve", "--listen", "127.0.0.1:\(port)", "--key", h.keyPath,
+                             "--drone-id", "42", "--mission", missionPath, "--duration", "4"]
+        let input = Pipe(), output = Pipe()
+        console.standardInput = input
+        console.standardOutput = output
+        try console.run()
+        usleep(1_500_000)
+        input.fileHandleForWriting.write(Data("return\nset 3 1.5\n".utf8))
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        console.waitUntilExit()
+        #expect(text.contains("event 1: state 0 -> 1"), "\(text)")
+        #expect(text.contains("every chunk acknowledged"))
+        #expect(text.contains("command 1: rejected"))
+        #expect(text.contains("command 2: unsupported"))
+        #expect(text.contains("telemetry t="))
+        let log = try String(contentsOfFile: daemonLog, encoding: .utf8)
+        #expect(log.contains("received: 2 item(s) in 1 chunk(s)"))
     }
 }
