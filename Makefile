@@ -11,7 +11,7 @@ FUZZ_SECONDS   ?= 20
 FUZZ_DIR       := build/fuzz
 FUZZ_TARGETS   := toml board cobs ubx link
 
-.PHONY: deps build test unit firmware firmware-check fuzz fuzz-build demo clean
+.PHONY: deps build test unit firmware firmware-check fuzz fuzz-build demo bench clean
 
 deps:
 	@bash .ci/deps.sh
@@ -45,6 +45,12 @@ fuzz: fuzz-build
 test: deps unit firmware-check
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
 	@echo "make test: unit tests, firmware check and fuzz run passed"
+
+# Figures, not tests: printed as a table with their targets, and kept in build/bench.json.
+bench: deps firmware
+	$(SWIFT) build -c release --product plumb
+	@mkdir -p build
+	.build/release/plumb bench --json build/bench.json --firmware-bytes $$(stat -c %s $(FIRMWARE))
 
 demo:
 	@echo "make demo: the HIL harness that flies a simulated delivery is not built yet (issue: HIL)."
