@@ -57,6 +57,9 @@ public struct LinkConfig: Equatable {
     public var droneID: Int = 1
     public var keyFile = "/etc/plumbline/link.key"
     public var keyID: Int = 1
+    /// During a key rotation: the key being replaced, still accepted on the way in.
+    public var previousKeyFile = ""
+    public var previousKeyID: Int = 0
     public var journalFile = "/var/lib/plumbline/link.journal"
     /// Local address and port to receive on.
     public var listen = "0.0.0.0:14601"
@@ -121,6 +124,11 @@ public struct PlumbConfig: Equatable {
         l.droneID = r.int("link.drone_id", in: 1...65535, default: 1) ?? 1
         l.keyFile = r.string("link.key_file", default: l.keyFile) ?? l.keyFile
         l.keyID = r.int("link.key_id", in: 0...255, default: 1) ?? 1
+        l.previousKeyFile = r.string("link.previous_key_file", default: "") ?? ""
+        l.previousKeyID = r.int("link.previous_key_id", in: 0...255, default: 0) ?? 0
+        if !l.previousKeyFile.isEmpty && l.previousKeyID == l.keyID {
+            r.error("link.previous_key_id", "'link.previous_key_id' must differ from 'link.key_id'")
+        }
         l.journalFile = r.string("link.journal_file", default: l.journalFile) ?? l.journalFile
         l.listen = r.string("link.listen", default: l.listen, maxLength: 32) ?? l.listen
         l.dispatch = r.string("link.dispatch", default: "", maxLength: 32) ?? ""

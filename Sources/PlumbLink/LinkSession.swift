@@ -92,6 +92,16 @@ public struct LinkOpener {
     public let droneID: UInt16
     public private(set) var keys: [LinkKey]
     public private(set) var window = ReplayWindow()
+    /// Frames accepted in the sender's current epoch: with the window's highest counter
+    /// this gives the loss on the way in.
+    public private(set) var acceptedInEpoch: UInt32 = 0
+
+    /// Share of the sender's frames (this epoch) that never arrived, 0...1.
+    public var lossEstimate: Double {
+        guard window.epoch != nil else { return 0 }
+        let sent = Double(window.highest) + 1
+        return max(0, 1 - Double(acceptedInEpoch) / sent)
+    }
 
     public init(direction: LinkDirection, droneID: UInt16, keys: [LinkKey]) {
         self.direction = direction
@@ -114,7 +124,9 @@ public struct LinkOpener {
         guard let key = keys.first(where: { $0.id == h.keyID }) else { throw LinkError.unknownKey(h.keyID) }
         guard window.wouldAccept(epoch: h.epoch, counter: h.counter) else { throw LinkError.replayed }
         let n = try LinkCrypto.open(frame: frame, key: key, into: plaintext)
+        if h.epoch != window.epoch { acceptedInEpoch = 0 }
         window.accept(epoch: h.epoch, counter: h.counter)
+        acceptedInEpoch &+= 1
         return n
     }
 }

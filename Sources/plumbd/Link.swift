@@ -30,6 +30,14 @@ struct LinkRuntime {
         } catch {
             return (nil, .config(describe(error)))
         }
+        var previous: LinkKey? = nil
+        if !config.previousKeyFile.isEmpty {
+            do {
+                previous = try loadLinkKey(path: config.previousKeyFile, id: UInt8(config.previousKeyID))
+            } catch {
+                return (nil, .config(describe(error)))
+            }
+        }
         let journal: LinkJournal
         do {
             journal = try LinkJournal(path: config.journalFile)
@@ -52,7 +60,7 @@ struct LinkRuntime {
         } catch {
             return (nil, .unavailable("link: " + describe(error)))
         }
-        var link = DroneLink(droneID: UInt16(config.droneID), key: key, epoch: epoch)
+        var link = DroneLink(droneID: UInt16(config.droneID), key: key, previousKey: previous, epoch: epoch)
         for c in journal.executedCommands { link.restoreExecuted(c.id, result: c.result) }
         let every = UInt64(max(1, Int((Double(rateHz) / config.telemetryHz).rounded())))
         var rt = LinkRuntime(link: link, journal: journal, socket: socket,
@@ -137,6 +145,10 @@ struct LinkRuntime {
 
     /// Telemetry at its rate, then every frame that is due (bounded).
     mutating func tick(_ n: UInt64, nowNs: UInt64, devices: DeviceRuntime, log: Log) {
+        if n > 0 && n % (telemetryEveryTicks * 120) == 0 {
+            let st = link.stats
+            log.info("link: in \(st.framesIn) (rejected \(st.rejected): auth \(st.authenticationFailed), replay \(st.replayed), version \(st.badVersion), drone \(st.wrongDrone), key \(st.unknownKey), short \(st.truncated)), out \(st.framesOut), retransmitted \(st.retransmissions), rtt \(st.rttUs / 1000) ms, inbound loss \(formatFixed(link.opener.lossEstimate * 100, decimals: 1)) %, \(link.pendingEventCount) event(s) unacknowledged")
+        }
         if n % telemetryEveryTicks == 0 {
             link.setTelemetry(telemetry(nowNs: nowNs, devices: devices))
         }

@@ -368,3 +368,51 @@ struct LossyChannel {
         #expect(a.complete && a.items == [item])
     }
 }
+
+@Suite struct KeyRotationAndStatistics {
+    @Test func theNewKeySealsAndBothAreAcceptedDuringTheChange() throws {
+        _ = LinkCrypto.initialize()
+        let old = testKey
+        let new = try #require(LinkKey(id: 2, bytes: (0..<32).map { UInt8(255 - $0) }))
+        var drone = DroneLink(droneID: 0x1234, key: new, previousKey: old, epoch: 1)
+        var groundOld = GroundLink(droneID: 0x1234, key: old, epoch: 1)
+        var groundNew = GroundLink(droneID: 0x1234, key: new, epoch: 2)
+        _ = groundOld.send(.pause, nowNs: 0)
+        _ = groundNew.send(.resume, nowNs: 0)
+        let a = frames(&groundOld, now: 0)[0], b = frames(&groundNew, now: 0)[0]
+        guard case .command(let c1) = a.withUnsafeBytes({ drone.receive($0, nowNs: 1) }),
+              case .command(let c2) = b.withUnsafeBytes({ drone.receive($0, nowNs: 2) }) else {
+            Issue.record("a key of the rotation was refused")
+            return
+        }
+        #expect(c1.kind == .pause && c2.kind == .resume)
+        // The drone seals with the new key (id 2): only the new ground can read it.
+        drone.setTelemetry(Telemetry())
+        let t = frames(&drone, now: 3)
+        #expect(t[0][3] == 2)
+        #expect(t[0].withUnsafeBytes { groundOld.receive($0, nowNs: 4) } == .none)
+        #expect(groundOld.stats.unknownKey == 1)
+        if case .telemetry = t[0].withUnsafeBytes({ groundNew.receive($0, nowNs: 4) }) {} else {
+            Issue.record("the new key's telemetry was refused")
+        }
+        // Once the rotation is over, the old key is refused.
+        drone.rotate(current: new, previous: nil)
+        _ = groundOld.send(.landNow, nowNs: 5)
+        let late = frames(&groundOld, now: 5).last ?? []
+        #expect(late.withUnsafeBytes { drone.receive($0, nowNs: 6) } == .none)
+        #expect(drone.stats.unknownKey == 1)
+    }
+
+    @Test func lossIsEstimatedFromTheCounters() {
+        var (drone, ground) = pair()
+        drone.setTelemetry(Telemetry())
+        var sent = 0
+        for i in 0..<100 {
+            drone.setTelemetry(Telemetry())
+            let f = frames(&drone, now: UInt64(i))
+            sent += f.count
+            if i % 4 != 0 { for x in f { _ = x.withUnsafeBytes { ground.receive($0, nowNs: UInt64(i)) } } }
+        }
+        #expect(abs(ground.opener.lossEstimate - 0.25) < 0.02)
+    }
+}

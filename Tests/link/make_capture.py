@@ -7,8 +7,13 @@ spec's test vectors (Tests/link/vectors.py) and more frames sealed with the same
 Python's `cryptography` (nonce = AAD = the 12-byte header, docs/protocol.md), one of
 every message type, then a tampered frame and a version-0 frame, which receivers drop.
 
-Usage: make_capture.py OUT.pcap   (prints one line per frame: number, name, frame hex)
+Usage: make_capture.py OUT.pcap [--ports GROUND DRONE] [--random N]
+  prints one line per frame: number, name, frame hex. --random N writes instead N frames
+  of random headers and random payloads of 0...1172 bytes (the largest), all sealed
+  correctly, to check the dissector's ChaCha20 and Poly1305 on every length class.
 """
+import argparse
+import random
 import os
 import struct
 import sys
@@ -91,6 +96,19 @@ def frames():
     return out
 
 
+def random_frames(n, seed=6):
+    rng = random.Random(seed)
+    lengths = [0, 1, 15, 16, 17, 63, 64, 65, 127, 128, 129, 1172]
+    lengths += [rng.randrange(0, 1173) for _ in range(max(0, n - len(lengths)))]
+    out = []
+    for length in lengths[:n]:
+        direction = rng.randrange(2)
+        hdr = header(direction, rng.randrange(1 << 16), rng.randrange(256), rng.randrange(1 << 32),
+                     rng.randrange(1 << 32))
+        out.append(("random %d-byte payload" % length, direction, frame(hdr, rng.randbytes(length))))
+    return out
+
+
 def checksum(data):
     if len(data) % 2:
         data += b"\x00"
@@ -113,12 +131,12 @@ def packet(payload, sport, dport):
     return b"\x00" * 12 + b"\x08\x00" + ip + udp
 
 
-def write_pcap(path, items):
+def write_pcap(path, items, ground_port=GROUND_PORT, drone_port=DRONE_PORT):
     with open(path, "wb") as f:
         f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))  # LINKTYPE_ETHERNET
         t = 1_700_000_000.0
         for i, (_, direction, data) in enumerate(items):
-            sport, dport = (DRONE_PORT, GROUND_PORT) if direction == TO_GROUND else (GROUND_PORT, DRONE_PORT)
+            sport, dport = (drone_port, ground_port) if direction == TO_GROUND else (ground_port, drone_port)
             pkt = packet(data, sport, dport)
             ts = t + i * 0.1
             f.write(struct.pack("<IIII", int(ts), int(round((ts % 1) * 1e6)) % 1_000_000, len(pkt), len(pkt)))
@@ -126,10 +144,13 @@ def write_pcap(path, items):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit(__doc__.strip().splitlines()[-1])
-    items = frames()
-    write_pcap(sys.argv[1], items)
+    ap = argparse.ArgumentParser(description="Writes a pcap of dispatch-link frames.")
+    ap.add_argument("out")
+    ap.add_argument("--ports", nargs=2, type=int, metavar=("GROUND", "DRONE"), default=[GROUND_PORT, DRONE_PORT])
+    ap.add_argument("--random", type=int, metavar="N", default=0)
+    args = ap.parse_args()
+    items = random_frames(args.random) if args.random else frames()
+    write_pcap(args.out, items, *args.ports)
     for i, (name, _, data) in enumerate(items, 1):
-        print(i, name, data.hex())
+        print(i, name, data.hex() if len(data) <= 120 else data[:60].hex() + "...")
     print("key", KEY.hex())
