@@ -63,6 +63,8 @@ public enum LinkError: Error, Equatable {
     case outputTooSmall
     /// The payload decrypted but is not a message we know.
     case badMessage
+    /// The frame counter of this epoch is spent: a new epoch must be started.
+    case epochExhausted
 }
 
 /// A 32-byte key and its id (rotation: the receiver keeps the previous key for a while).
@@ -151,6 +153,14 @@ public struct ReplayWindow: Equatable {
         let age = highest - c
         if age >= ReplayWindow.size { return false }
         return seen & (1 << UInt64(age)) == 0
+    }
+
+    /// Starts the window at (epoch, counter) with that frame and the 63 before it seen.
+    public mutating func restore(epoch e: UInt32, counter c: UInt32) {
+        if let current = epoch, current > e || (current == e && highest >= c) { return }
+        epoch = e
+        highest = c
+        seen = UInt64.max
     }
 
     public mutating func accept(epoch e: UInt32, counter c: UInt32) {

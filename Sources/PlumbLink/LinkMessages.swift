@@ -152,7 +152,8 @@ public struct LinkEvent: Equatable {
     public var eventID: UInt32
     public var timeMs: UInt32
     public var kind: EventKind
-    /// stateChange: from, to. deliveryConfirmed: parcel id, lat, lon. fault: code.
+    /// stateChange: a = from << 8 | to. deliveryConfirmed: a = parcel id, b = lat, c = lon
+    /// (degrees × 1e7). fault: a = code.
     public var a: UInt32 = 0
     public var b: Int32 = 0
     public var c: Int32 = 0
@@ -179,6 +180,8 @@ public enum LinkMessage: Equatable {
     case timeSyncRequest(groundUs: UInt64)
     case timeSyncReply(groundUs: UInt64, droneRxUs: UInt64, droneTxUs: UInt64)
     case command(Command)
+    /// A command of a kind this version does not know: answered `unsupported`.
+    case unsupportedCommand(commandID: UInt32)
     case commandAck(CommandAck)
     case missionChunk(missionID: UInt32, index: UInt16, count: UInt16, items: Int)
     case missionAck(missionID: UInt32, index: UInt16, accepted: Bool)
@@ -197,6 +200,8 @@ public enum LinkMessage: Equatable {
         case .command(let c):
             w.u8(MessageType.command.rawValue); w.u32(c.commandID); w.u8(c.kind.rawValue)
             w.u16(c.parameterID); w.f32(c.value)
+        case .unsupportedCommand(let id):
+            w.u8(MessageType.command.rawValue); w.u32(id); w.u8(0xFF); w.u16(0); w.f32(0)
         case .commandAck(let a):
             w.u8(MessageType.commandAck.rawValue); w.u32(a.commandID); w.u8(a.result.rawValue)
             w.u8(a.duplicate ? 1 : 0)
@@ -223,8 +228,13 @@ public enum LinkMessage: Equatable {
         case .timeSyncReply: m = .timeSyncReply(groundUs: r.u64(), droneRxUs: r.u64(), droneTxUs: r.u64())
         case .command:
             let id = r.u32()
-            guard let kind = CommandKind(rawValue: r.u8()) else { return nil }
-            m = .command(Command(commandID: id, kind: kind, parameterID: r.u16(), value: r.f32()))
+            let raw = r.u8()
+            let p = r.u16(), v = r.f32()
+            if let kind = CommandKind(rawValue: raw) {
+                m = .command(Command(commandID: id, kind: kind, parameterID: p, value: v))
+            } else {
+                m = .unsupportedCommand(commandID: id)
+            }
         case .commandAck:
             let id = r.u32()
             guard let result = CommandResult(rawValue: r.u8()) else { return nil }

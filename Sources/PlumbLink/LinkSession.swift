@@ -35,6 +35,7 @@ public struct LinkStats: Equatable {
         case .authenticationFailed: authenticationFailed &+= 1
         case .replayed: replayed &+= 1
         case .badMessage: badMessage &+= 1
+        case .epochExhausted: break
         }
     }
 }
@@ -67,7 +68,6 @@ public struct LinkSealer {
     /// Seals one message into `out`; returns the frame length.
     public mutating func seal(_ message: LinkMessage, scratch: UnsafeMutableRawBufferPointer,
                               into out: UnsafeMutableRawBufferPointer) throws(LinkError) -> Int {
-        guard !exhausted else { throw LinkError.tooLarge }
         var w = ByteWriter(scratch)
         message.encode(&w)
         guard !w.overflow else { throw LinkError.outputTooSmall }
@@ -77,6 +77,7 @@ public struct LinkSealer {
     /// Seals the first `count` bytes of `scratch` (an already encoded message).
     public mutating func sealEncoded(count: Int, scratch: UnsafeMutableRawBufferPointer,
                                      into out: UnsafeMutableRawBufferPointer) throws(LinkError) -> Int {
+        guard !exhausted else { throw LinkError.epochExhausted }
         let header = LinkHeader(direction: direction, droneID: droneID, keyID: key.id, epoch: epoch, counter: counter)
         let n = try LinkCrypto.seal(header: header, plaintext: UnsafeRawBufferPointer(rebasing: scratch[0..<count]),
                                     key: key, into: out)
@@ -95,6 +96,13 @@ public struct LinkOpener {
     /// Frames accepted in the sender's current epoch: with the window's highest counter
     /// this gives the loss on the way in.
     public private(set) var acceptedInEpoch: UInt32 = 0
+    /// Epoch and counter of the last frame that authenticated.
+    public private(set) var lastAccepted: (epoch: UInt32, counter: UInt32)? = nil
+
+    /// After a restart: frames up to and including (epoch, counter) count as seen.
+    public mutating func restoreWindow(epoch: UInt32, counter: UInt32) {
+        window.restore(epoch: epoch, counter: counter)
+    }
 
     /// Share of the sender's frames (this epoch) that never arrived, 0...1.
     public var lossEstimate: Double {
@@ -127,6 +135,7 @@ public struct LinkOpener {
         if h.epoch != window.epoch { acceptedInEpoch = 0 }
         window.accept(epoch: h.epoch, counter: h.counter)
         acceptedInEpoch &+= 1
+        lastAccepted = (h.epoch, h.counter)
         return n
     }
 }
@@ -227,6 +236,14 @@ public struct DroneLink {
         }
         stats.accepted &+= 1
         switch message {
+        case .unsupportedCommand(let id):
+            if executed.contains(where: { $0.id == id }) {
+                stats.duplicatesIgnored &+= 1
+            } else {
+                remember(id, .unsupported)
+            }
+            queue(.commandAck(CommandAck(commandID: id, result: .unsupported, duplicate: false)))
+            return .none
         case .command(let c):
             if let done = executed.first(where: { $0.id == c.commandID }) {
                 stats.duplicatesIgnored &+= 1
@@ -326,6 +343,12 @@ public struct DroneLink {
 
     /// After a restart: the new epoch (persisted by the caller before any frame is sent).
     public mutating func startEpoch(_ e: UInt32) { sealer.startEpoch(e) }
+
+    /// After a restart: the inbound frame that carried the last executed command and
+    /// everything before it count as seen, so a replay never runs a command again.
+    public mutating func restoreInboundWindow(epoch: UInt32, counter: UInt32) {
+        opener.restoreWindow(epoch: epoch, counter: counter)
+    }
 
     /// Key rotation: seal with `current`, accept `current` and `previous`.
     public mutating func rotate(current: LinkKey, previous: LinkKey?) {
@@ -441,7 +464,7 @@ public struct GroundLink {
         case .timeSyncReply(let g, _, _):
             stats.rttUs = nowNs / 1000 &- g
             return .none
-        case .heartbeat, .timeSyncRequest, .command, .missionChunk, .eventAck:
+        case .heartbeat, .timeSyncRequest, .command, .unsupportedCommand, .missionChunk, .eventAck:
             return .none
         }
     }

@@ -25,6 +25,8 @@ public struct MissionAssembler {
     public mutating func accept(missionID id: UInt32, index: UInt16, count: UInt16, items chunk: [MissionItem]) -> Bool {
         guard count > 0, Int(count) <= MissionAssembler.maxChunks, index < count,
               !chunk.isEmpty, chunk.count <= MissionItem.maxPerChunk else { return false }
+        // A late copy of an older mission's chunk must not wipe a newer mission.
+        if let current = missionID, id < current { return false }
         if missionID != id || chunkCount != Int(count) {
             missionID = id
             chunkCount = Int(count)

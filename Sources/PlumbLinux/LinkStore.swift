@@ -88,7 +88,7 @@ public final class LinkJournal {
         case epoch = 1       // u32
         case event = 2       // LinkEvent fields (21 bytes)
         case eventAcked = 3  // u32 event id
-        case command = 4     // u32 command id, u8 result
+        case command = 4     // u32 command id, u8 result, u32 epoch, u32 counter of its frame
     }
 
     public static let maxBytes = 1 << 20
@@ -100,6 +100,10 @@ public final class LinkJournal {
     public private(set) var epoch: UInt32 = 0
     public private(set) var pendingEvents: [LinkEvent] = []
     public private(set) var executedCommands: [(id: UInt32, result: CommandResult)] = []
+    /// Epoch and counter of the frame that carried the last executed command.
+    public private(set) var lastCommandFrame: (epoch: UInt32, counter: UInt32)? = nil
+    /// Damaged records skipped while replaying (a corrupt sector in the middle).
+    public private(set) var skippedBytes = 0
     public private(set) var nextEventID: UInt32 = 1
     public private(set) var size = 0
     /// Bytes cut off the end at opening (a torn write).
@@ -133,19 +137,20 @@ public final class LinkJournal {
         let data = readAll()
         var i = 0
         var good = 0
+        // A record that does not check out is skipped byte by byte until the next one
+        // that does (CRC-32 makes a false match negligible): a damaged record in the
+        // middle must not hide the epochs after it, or an epoch could be used twice.
         while i + 3 <= data.count {
-            guard data[i] == UInt8(ascii: "J") else { break }
-            let type = data[i + 1]
-            let length = Int(data[i + 2])
-            let end = i + 3 + length + 4
-            guard end <= data.count else { break }
-            var crc = CRC32()
-            for b in data[(i + 1)..<(i + 3 + length)] { crc.update(b) }
-            let stored = UInt32(data[end - 4]) | UInt32(data[end - 3]) << 8 | UInt32(data[end - 2]) << 16 | UInt32(data[end - 1]) << 24
-            guard stored == crc.value, let kind = RecordType(rawValue: type) else { break }
-            apply(kind, Array(data[(i + 3)..<(i + 3 + length)]))
-            i = end
-            good = end
+            if let end = validRecord(data, at: i) {
+                if let kind = RecordType(rawValue: data[i + 1]) {
+                    apply(kind, Array(data[(i + 3)..<(end - 4)]))
+                }
+                if i > good { skippedBytes += i - good }
+                i = end
+                good = end
+            } else {
+                i += 1
+            }
         }
         truncatedBytes = data.count - good
         if truncatedBytes > 0 {
@@ -153,6 +158,18 @@ public final class LinkJournal {
         }
         size = good
         _ = plumb_lseek_end(fd)
+    }
+
+    /// The end of a well-formed record starting at `i`, or nil.
+    private func validRecord(_ data: [UInt8], at i: Int) -> Int? {
+        guard data[i] == UInt8(ascii: "J") else { return nil }
+        let length = Int(data[i + 2])
+        let end = i + 3 + length + 4
+        guard end <= data.count else { return nil }
+        var crc = CRC32()
+        for b in data[(i + 1)..<(i + 3 + length)] { crc.update(b) }
+        let stored = UInt32(data[end - 4]) | UInt32(data[end - 3]) << 8 | UInt32(data[end - 2]) << 16 | UInt32(data[end - 1]) << 24
+        return stored == crc.value ? end : nil
     }
 
     private func apply(_ kind: RecordType, _ p: [UInt8]) {
@@ -174,8 +191,13 @@ public final class LinkJournal {
                 pendingEvents.removeAll { $0.eventID == id }
             }
         case .command:
-            guard p.count == 5, let result = CommandResult(rawValue: p[4]) else { return }
+            guard p.count == 13, let result = CommandResult(rawValue: p[4]) else { return }
             executedCommands.append((u32(0), result))
+            let frame = (epoch: u32(5), counter: u32(9))
+            if let last = lastCommandFrame, last.epoch > frame.epoch || (last.epoch == frame.epoch && last.counter > frame.counter) {
+            } else {
+                lastCommandFrame = frame
+            }
             if executedCommands.count > DroneLink.rememberedCommands { executedCommands.removeFirst() }
         }
     }
@@ -221,8 +243,9 @@ public final class LinkJournal {
         try compactIfLarge()
     }
 
-    public func executed(commandID: UInt32, result: CommandResult) throws(JournalError) {
-        try append(.command, le32(commandID) + [result.rawValue])
+    /// A command's decision, with the epoch and counter of the frame that carried it.
+    public func executed(commandID: UInt32, result: CommandResult, frameEpoch: UInt32, frameCounter: UInt32) throws(JournalError) {
+        try append(.command, le32(commandID) + [result.rawValue] + le32(frameEpoch) + le32(frameCounter))
         try compactIfLarge()
     }
 
@@ -238,6 +261,7 @@ public final class LinkJournal {
         let keepEpoch = epoch
         let keepEvents = pendingEvents
         let keepCommands = executedCommands
+        let keepFrame = lastCommandFrame ?? (0, 0)
         pendingEvents = []
         executedCommands = []
         size = 0
@@ -247,7 +271,9 @@ public final class LinkJournal {
                 try append(.event, le32(e.eventID) + le32(e.timeMs) + [e.kind.rawValue] + le32(e.a)
                            + le32(UInt32(bitPattern: e.b)) + le32(UInt32(bitPattern: e.c)))
             }
-            for c in keepCommands { try append(.command, le32(c.id) + [c.result.rawValue]) }
+            for c in keepCommands {
+                try append(.command, le32(c.id) + [c.result.rawValue] + le32(keepFrame.epoch) + le32(keepFrame.counter))
+            }
         } catch {
             _ = plumb_close(t)
             fd = old

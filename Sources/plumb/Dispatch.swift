@@ -38,7 +38,10 @@ struct Dispatch: ParsableCommand {
             }
             guard let address = NetAddress.parse(listen) else { throw ValidationError("--listen: expected a.b.c.d:port") }
             let epoch = try nextEpoch(state ?? key + ".epoch")
-            var ground = GroundLink(droneID: UInt16(clamping: droneId), key: linkKey, epoch: epoch)
+            // Command ids start from the epoch, so a restarted console never reuses one
+            // that the drone still remembers as executed.
+            var ground = GroundLink(droneID: UInt16(clamping: droneId), key: linkKey, epoch: epoch,
+                                    firstCommandID: epoch &* 65_536 &+ 1)
             let socket: UDPSocket
             do { socket = try UDPSocket(bind: address) } catch { throw ValidationError(describe(error)) }
             var upload: MissionUpload? = nil
@@ -129,12 +132,20 @@ func say(_ s: String) {
 func nextEpoch(_ path: String) throws -> UInt32 {
     let old = (try? String(contentsOfFile: path, encoding: .utf8)).flatMap { UInt32($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
     let next = old &+ 1
-    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    guard fd >= 0 else { throw ValidationError("cannot write the epoch file \(path)") }
+    // Written to a temporary file, synced, renamed: a crash leaves the old or the new
+    // epoch, never an empty file that would restart the count (and reuse nonces).
+    let tmp = path + ".tmp"
+    let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    guard fd >= 0 else { throw ValidationError("cannot write the epoch file \(tmp)") }
     let text = Array("\(next)\n".utf8)
-    _ = text.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-    fsync(fd)
+    let written = text.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    let synced = fsync(fd)
     close(fd)
+    guard written == text.count, synced == 0, rename(tmp, path) == 0 else {
+        throw ValidationError("cannot store the epoch in \(path)")
+    }
+    let dir = open((path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent, O_RDONLY)
+    if dir >= 0 { fsync(dir); close(dir) }
     return next
 }
 

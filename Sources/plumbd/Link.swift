@@ -62,6 +62,10 @@ struct LinkRuntime {
         }
         var link = DroneLink(droneID: UInt16(config.droneID), key: key, previousKey: previous, epoch: epoch)
         for c in journal.executedCommands { link.restoreExecuted(c.id, result: c.result) }
+        if let f = journal.lastCommandFrame { link.restoreInboundWindow(epoch: f.epoch, counter: f.counter) }
+        if journal.skippedBytes > 0 {
+            log.warning("link journal: skipped \(journal.skippedBytes) damaged byte(s) between records")
+        }
         let every = UInt64(max(1, Int((Double(rateHz) / config.telemetryHz).rounded())))
         var rt = LinkRuntime(link: link, journal: journal, socket: socket,
                              dispatch: config.dispatch.isEmpty ? nil : NetAddress.parse(config.dispatch),
@@ -114,8 +118,9 @@ struct LinkRuntime {
         case .command(let c):
             // No mission logic runs yet: flight commands are refused, parameters unknown.
             let result: CommandResult = c.kind == .setParameter ? .unsupported : .rejected
+            let frame = link.opener.lastAccepted ?? (0, 0)
             do {
-                try journal.executed(commandID: c.commandID, result: result)
+                try journal.executed(commandID: c.commandID, result: result, frameEpoch: frame.epoch, frameCounter: frame.counter)
             } catch {
                 log.error(describe(error) + "; command \(c.commandID) not acknowledged")
                 return
@@ -145,6 +150,15 @@ struct LinkRuntime {
 
     /// Telemetry at its rate, then every frame that is due (bounded).
     mutating func tick(_ n: UInt64, nowNs: UInt64, devices: DeviceRuntime, log: Log) {
+        if link.sealer.exhausted {
+            // 2^32 frames in one epoch: persist a new one before sealing anything more.
+            do {
+                link.startEpoch(try journal.beginEpoch())
+            } catch {
+                log.error(describe(error) + "; the link cannot send until a new epoch is stored")
+                return
+            }
+        }
         if n > 0 && n % (telemetryEveryTicks * 120) == 0 {
             let st = link.stats
             log.info("link: in \(st.framesIn) (rejected \(st.rejected): auth \(st.authenticationFailed), replay \(st.replayed), version \(st.badVersion), drone \(st.wrongDrone), key \(st.unknownKey), short \(st.truncated)), out \(st.framesOut), retransmitted \(st.retransmissions), rtt \(st.rttUs / 1000) ms, inbound loss \(formatFixed(link.opener.lossEstimate * 100, decimals: 1)) %, \(link.pendingEventCount) event(s) unacknowledged")
@@ -176,10 +190,14 @@ struct LinkRuntime {
             t.voltage10mV = UInt16(clamping: Int((b.reading.voltageV * 100).rounded()))
             t.temperatureC = Int8(clamping: Int(b.reading.temperatureC.rounded()))
             if b.health.state(at: nowNs) != .ok { health |= 1 << 0 }
-        } else if let m = devices.batteryMonitor, let r = m.reading {
-            t.batteryPct = UInt8(clamping: Int(r.stateOfChargePct.rounded()))
-            t.voltage10mV = UInt16(clamping: Int((r.voltageV * 100).rounded()))
+        } else if let m = devices.batteryMonitor {
+            if let r = m.reading {
+                t.batteryPct = UInt8(clamping: Int(r.stateOfChargePct.rounded()))
+                t.voltage10mV = UInt16(clamping: Int((r.voltageV * 100).rounded()))
+            }
             if m.health.state(at: nowNs) != .ok { health |= 1 << 0 }
+        } else {
+            health |= 1 << 0   // no battery reading at all
         }
         if let g = devices.gnss {
             if let p = g.latest {

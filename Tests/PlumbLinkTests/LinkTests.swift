@@ -416,3 +416,55 @@ struct LossyChannel {
         #expect(abs(ground.opener.lossEstimate - 0.25) < 0.02)
     }
 }
+
+@Suite struct AcrossRestartsAndVersions {
+    @Test func aReplayedCommandIsRefusedAfterARestart() {
+        var (drone, ground) = pair()
+        _ = ground.send(.landNow, nowNs: 0)
+        let frame = frames(&ground, now: 0)[0]
+        guard case .command(let c) = frame.withUnsafeBytes({ drone.receive($0, nowNs: 1) }) else {
+            Issue.record("not accepted")
+            return
+        }
+        drone.completeCommand(c.commandID, result: .accepted)
+        let carried = drone.opener.lastAccepted
+        // The daemon restarts: its window comes back from the journal, its memory of
+        // command ids does not reach this far back (a fresh DroneLink).
+        var restarted = DroneLink(droneID: 0x1234, key: testKey, epoch: 6)
+        if let f = carried { restarted.restoreInboundWindow(epoch: f.epoch, counter: f.counter) }
+        #expect(frame.withUnsafeBytes { restarted.receive($0, nowNs: 2) } == .none)
+        #expect(restarted.stats.replayed == 1)
+        // The ground's next command still gets through.
+        _ = ground.send(.pause, nowNs: 3)
+        let next = frames(&ground, now: 3)[0]
+        if case .command = next.withUnsafeBytes({ restarted.receive($0, nowNs: 4) }) {} else {
+            Issue.record("a new command was refused after the restore")
+        }
+    }
+
+    @Test func anUnknownCommandKindIsAnsweredUnsupported() throws {
+        var (drone, _) = pair()
+        var sealer = LinkSealer(direction: .toDrone, droneID: 0x1234, key: testKey, epoch: 1)
+        var plain: [UInt8] = [0x10, 0x2A, 0, 0, 0, 0x63, 0, 0, 0, 0, 0, 0]  // command 42, kind 0x63
+        var out = [UInt8](repeating: 0, count: 128)
+        let n = try plain.withUnsafeMutableBytes { p in try out.withUnsafeMutableBytes { try sealer.sealEncoded(count: 12, scratch: p, into: $0) } }
+        #expect(Array(out[0..<n]).withUnsafeBytes { drone.receive($0, nowNs: 1) } == .none)
+        let reply = frames(&drone, now: 2)
+        #expect(reply.count == 1)
+        var opener = LinkOpener(direction: .toGround, droneID: 0x1234, keys: [testKey])
+        var plainOut = [UInt8](repeating: 0, count: 128)
+        let m = try reply[0].withUnsafeBytes { f in try plainOut.withUnsafeMutableBytes { try opener.open(f, into: $0) } }
+        let ack = plainOut.withUnsafeBytes { LinkMessage.decode(UnsafeRawBufferPointer(rebasing: $0[0..<m])) }
+        #expect(ack == .commandAck(CommandAck(commandID: 42, result: .unsupported, duplicate: false)))
+    }
+
+    @Test func aLateChunkOfAnOlderMissionDoesNotWipeANewerOne() {
+        var a = MissionAssembler(capacity: 32)
+        let item = MissionItem(kind: .station, lat1e7: 1, lon1e7: 2, heightDm: 3, dropDm: 4, parcelID: 5)
+        let first = a.accept(missionID: 20, index: 0, count: 1, items: [item])
+        #expect(first)
+        let late = a.accept(missionID: 19, index: 0, count: 2, items: [item])
+        #expect(!late)
+        #expect(a.complete && a.missionID == 20)
+    }
+}

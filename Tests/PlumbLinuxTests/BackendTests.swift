@@ -175,3 +175,73 @@ import PlumbHAL
         #expect(try loop.wait(timeoutNs: 5_000_000) == 0)
     }
 }
+
+import PlumbLink
+
+@Suite struct LinkJournalDurability {
+    func path(_ name: String) -> String {
+        let p = "/tmp/plumb-journal-\(name)-\(getpid())"
+        unlink(p)
+        return p
+    }
+
+    @Test func eventsCommandsAndEpochsSurviveAReopen() throws {
+        let p = path("reopen")
+        do {
+            let j = try LinkJournal(path: p)
+            #expect(try j.beginEpoch() == 1)
+            let e1 = try j.record(timeMs: 10, kind: .deliveryConfirmed, a: 4711, b: 438_765_432, c: 1_253_245_678)
+            let e2 = try j.record(timeMs: 20, kind: .stateChange, a: 0x0102)
+            try j.executed(commandID: 9, result: .rejected, frameEpoch: 3, frameCounter: 17)
+            try j.acknowledged(eventID: e1.eventID)
+            #expect(j.pendingEvents == [e2])
+        }
+        let j = try LinkJournal(path: p)
+        #expect(j.epoch == 1)
+        #expect(try j.beginEpoch() == 2)
+        #expect(j.pendingEvents.map { $0.eventID } == [2])
+        #expect(j.pendingEvents.first?.a == 0x0102)
+        #expect(j.executedCommands.map { $0.id } == [9])
+        #expect(j.lastCommandFrame?.epoch == 3 && j.lastCommandFrame?.counter == 17)
+        #expect(j.nextEventID == 3)
+        unlink(p)
+    }
+
+    @Test func aTornTailIsCutAndADamagedMiddleIsSkipped() throws {
+        let p = path("damage")
+        do {
+            let j = try LinkJournal(path: p)
+            _ = try j.beginEpoch()
+            _ = try j.record(timeMs: 1, kind: .fault, a: 1)
+            _ = try j.beginEpoch()
+            _ = try j.beginEpoch()
+        }
+        // Damage the event record (the second record) and append half a record.
+        var bytes = Array(try readFile(p))
+        bytes[3 + 4 + 4 + 5] ^= 0xFF
+        bytes += [UInt8(ascii: "J"), 2, 21, 1, 2, 3]
+        let fd = p.withCString { plumb_open_mode($0, O_WRONLY | O_TRUNC, 0o600) }
+        _ = bytes.withUnsafeBytes { plumb_write(fd, $0.baseAddress, UInt($0.count)) }
+        _ = plumb_close(fd)
+        let j = try LinkJournal(path: p)
+        #expect(j.epoch == 3)                 // the epochs after the damage are still there
+        #expect(j.truncatedBytes == 6)
+        #expect(j.skippedBytes > 0)
+        #expect(j.pendingEvents.isEmpty)      // the damaged event is lost, and reported
+        #expect(try j.beginEpoch() == 4)
+        unlink(p)
+    }
+
+    @Test func aKeyFileOthersCanReadIsRefused() throws {
+        let p = path("key")
+        let fd = p.withCString { plumb_open_mode($0, O_WRONLY | O_CREAT | O_TRUNC, 0o644) }
+        let key = [UInt8](repeating: 1, count: 32)
+        _ = key.withUnsafeBytes { plumb_write(fd, $0.baseAddress, 32) }
+        _ = plumb_close(fd)
+        _ = p.withCString { chmod($0, 0o644) }
+        #expect(throws: KeyFileError.tooOpen(path: p, mode: 0o100644)) { _ = try loadLinkKey(path: p, id: 1) }
+        _ = p.withCString { chmod($0, 0o600) }
+        #expect(try loadLinkKey(path: p, id: 1).bytes == key)
+        unlink(p)
+    }
+}

@@ -189,8 +189,8 @@ struct LinkHarness {
         console.waitUntilExit()
         #expect(text.contains("event 1: state 0 -> 1"), "\(text)")
         #expect(text.contains("every chunk acknowledged"))
-        #expect(text.contains("command 1: rejected"))
-        #expect(text.contains("command 2: unsupported"))
+        #expect(text.contains("command 65537: rejected"))   // ids start at epoch × 65536 + 1
+        #expect(text.contains("command 65538: unsupported"))
         #expect(text.contains("telemetry t="))
         let log = try String(contentsOfFile: daemonLog, encoding: .utf8)
         #expect(log.contains("received: 2 item(s) in 1 chunk(s)"))

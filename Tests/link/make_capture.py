@@ -76,7 +76,7 @@ def frames():
         ("command ack (id 78, accepted, duplicate)", TO_GROUND, up(45, command_ack(78, 0, 1))),
         ("telemetry", TO_GROUND, up(46, telemetry(124500, 438770001, 1253250002, 300, 820, -15, -40,
                                                   9000, 63, 2228, -17, 6, 0, 0, 0x0006))),
-        ("event (id 10, state change 5 -> 6)", TO_GROUND, up(47, event(10, 124510, 1, 5, 6))),
+        ("event (id 10, state change 5 -> 6)", TO_GROUND, up(47, event(10, 124510, 1, 5 << 8 | 6))),
         ("event ack (id 10)", TO_DRONE, down(3, event_ack(10))),
         ("heartbeat", TO_GROUND, up(48, bytes([0x02]) + struct.pack("<I", 125000))),
         ("time sync request", TO_DRONE, down(4, bytes([0x03]) + struct.pack("<Q", 1700000000123456))),

@@ -15,7 +15,7 @@ trap 'rm -rf "$tmp"' EXIT
 fail() { echo "test_dissector: FAIL: $*" >&2; exit 1; }
 
 command -v tshark >/dev/null || fail "tshark is not installed (as root: echo 'wireshark-common wireshark-common/install-setuid boolean false' | debconf-set-selections; DEBIAN_FRONTEND=noninteractive apt-get install -y tshark)"
-python3 -c 'import cryptography' 2>/dev/null || fail "python3 cannot import cryptography (apt-get install python3-cryptography)"
+python3 -c 'import cryptography' 2>/dev/null || fail "python3 cannot import cryptography (make deps installs it)"
 echo "test_dissector: $(tshark -v 2>/dev/null | head -1)"
 tshark -v 2>/dev/null | tr '\n' ' ' | grep -o 'with Lua [0-9.]*[0-9]' | sed 's/^/test_dissector: tshark built /'
 
@@ -58,7 +58,7 @@ has keyed "Version: 1" "Direction: drone to ground (0)" "Direction: ground to dr
   "= battery unhealthy: True" "= GNSS unhealthy: True" \
   "Command ID: 77" "Command: set parameter (7)" "Parameter ID: 12" "Value: 2.5" \
   "Command ID: 78" "Command: return (5)" "Result: accepted (0)" "Duplicate (answered from the stored result): 1" \
-  "Event ID: 9" "Event: delivery confirmed (2)" "Parcel ID: 4711" "Event ID: 10" "From state: 5" "To state: 6" \
+  "Event ID: 9" "Event: delivery confirmed (2)" "Parcel ID (a): 4711" "Event ID: 10" "a: 1286" "= From state: 5" "= To state: 6" \
   "Message type: Event ack (0x31)" "Message type: Heartbeat (0x02)" "Ground time (us): 1700000000123456" \
   "Drone receive time (us): 125010500" "Mission ID: 5" "Chunk count: 1" "Kind: station (3)" \
   "Rope drop to the roof (dm): 120 (12.0 m)" "Mission ack"
