@@ -11,7 +11,7 @@ FUZZ_SECONDS   ?= 20
 FUZZ_DIR       := build/fuzz
 FUZZ_TARGETS   := toml board cobs ubx link
 
-.PHONY: deps build test unit firmware firmware-check fuzz fuzz-build demo bench clean
+.PHONY: deps build test unit firmware firmware-check fuzz fuzz-build dissector hil-preload demo bench clean
 
 deps:
 	@bash .ci/deps.sh
@@ -42,7 +42,15 @@ fuzz-build: deps
 fuzz: fuzz-build
 	@bash .ci/fuzz.sh run $(FUZZ_DIR) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
-test: deps unit firmware-check
+# The Wireshark dissector against a capture the tests write (tshark).
+dissector: deps
+	bash Tests/link/test_dissector.sh
+
+# The LD_PRELOAD fake /dev under libgpiod's and i2c-tools' own programs, host and aarch64.
+hil-preload: deps
+	bash HIL/preload/test.sh
+
+test: deps unit firmware-check dissector hil-preload
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
 	@echo "make test: unit tests, firmware check and fuzz run passed"
 

@@ -16,10 +16,16 @@ command -v swift >/dev/null || {
 
 packages=(
   gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user file python3-pip
+  gpiod i2c-tools tshark
   libgpiod-dev libi2c-dev libsodium-dev
   libgpiod-dev:arm64 libi2c-dev:arm64 libsodium-dev:arm64
   ${EXTRA_DEBS:-}
 )
+
+# tshark asks whether non-root users may capture; answer before apt does.
+if command -v debconf-set-selections >/dev/null; then
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections
+fi
 
 added_arch=0
 if ! dpkg --print-foreign-architectures | grep -qx arm64; then

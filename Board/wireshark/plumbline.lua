@@ -118,7 +118,7 @@ local plumb = Proto("plumbline", "Plumbline dispatch link")
 plumb.prefs.key = Pref.string("Key (64 hex characters)", "",
   "The drone's 32-byte link key as 64 hexadecimal characters; empty: headers only")
 
-local HEADER, TAG = 12, 16
+local HEADER, TAG, MAX_FRAME = 12, 16, 1200
 local directions = { [0] = "drone to ground", [1] = "ground to drone" }
 local F = {}
 local function field(key, maker, label, ...) F[key] = maker("plumbline." .. key, label, ...) end
@@ -179,10 +179,10 @@ local LAYOUT = {
   [0x31] = { { "event.id", "Event ID", "u32" } },
 }
 local EVENT_ARGS = {
-  [1] = { { "event.from", "From state", "u32" }, { "event.to", "To state", "i32" }, { "event.c", "c", "i32" } },
-  [2] = { { "event.parcel", "Parcel ID", "u32" }, { "event.lat", "Latitude (deg x 1e7)", "i32", nil, deg },
-          { "event.lon", "Longitude (deg x 1e7)", "i32", nil, deg } },
-  [3] = { { "event.fault", "Fault code", "u32" }, { "event.b", "b", "i32" }, { "event.c", "c", "i32" } },
+  [1] = { { "event.a", "a", "u32" }, { "event.b", "b", "i32" }, { "event.c", "c", "i32" } },  -- a = from << 8 | to
+  [2] = { { "event.parcel", "Parcel ID (a)", "u32" }, { "event.lat", "Latitude (b, deg x 1e7)", "i32", nil, deg },
+          { "event.lon", "Longitude (c, deg x 1e7)", "i32", nil, deg } },
+  [3] = { { "event.fault", "Fault code (a)", "u32" }, { "event.b", "b", "i32" }, { "event.c", "c", "i32" } },
   other = { { "event.a", "a", "u32" }, { "event.b", "b", "i32" }, { "event.c", "c", "i32" } },
 }
 local ITEM = { { "item.kind", "Kind", "u8", item_kinds }, { "item.lat", "Latitude (deg x 1e7)", "i32", nil, deg },
@@ -203,7 +203,7 @@ local function make_fields(list)
     if not F[d[1]] then
       local k = KINDS[d[3]]
       if k[2] == ProtoField.float then field(d[1], k[2], d[2])
-      else field(d[1], k[2], d[2], d[4] and base.DEC or (d[1]:match("health") and base.HEX or base.DEC), d[4]) end
+      else field(d[1], k[2], d[2], d[1] == "tlm.health" and base.HEX or base.DEC, d[4]) end
     end
   end
 end
@@ -211,12 +211,14 @@ for _, list in pairs(LAYOUT) do make_fields(list) end
 for _, list in pairs(EVENT_ARGS) do make_fields(list) end
 make_fields(ITEM)
 field("item", ProtoField.bytes, "Mission item")
+field("event.from", ProtoField.uint32, "From state", base.DEC, nil, 0xFF00)
+field("event.to", ProtoField.uint32, "To state", base.DEC, nil, 0x00FF)
 for bit, name in ipairs(HEALTH) do
   field("tlm.health." .. name:gsub(" ", "_"), ProtoField.bool, name .. " unhealthy", 16, nil, 2 ^ (bit - 1))
 end
 field("tlm.health.reserved", ProtoField.uint16, "Reserved bits (0)", base.HEX, nil, 0xFF80)
 
-local ex_short = ProtoExpert.new("plumbline.truncated", "Shorter than header + tag: receivers drop it",
+local ex_short = ProtoExpert.new("plumbline.bad_length", "Not 28...1200 bytes long: receivers drop it",
                                  expert.group.MALFORMED, expert.severity.ERROR)
 local ex_version = ProtoExpert.new("plumbline.bad_version", "Not version 1: receivers drop it (counted as a downgrade)",
                                    expert.group.SECURITY, expert.severity.WARN)
@@ -289,10 +291,17 @@ local function dissect_message(tvb, tree)
     return string.format("%s id %d: %s%s", name, v["cmd.id"], results[v["ack.result"]] or "?",
                          v["ack.duplicate"] ~= 0 and " (duplicate)" or "")
   elseif t == 0x30 then
-    add_fields(tree, tvb, off, EVENT_ARGS[v["event.kind"]] or EVENT_ARGS.other)
+    local _, _, args = add_fields(tree, tvb, off, EVENT_ARGS[v["event.kind"]] or EVENT_ARGS.other)
+    if v["event.kind"] == 1 then
+      args["event.a"]:add_le(F["event.from"], tvb(off, 4))
+      args["event.a"]:add_le(F["event.to"], tvb(off, 4))
+    end
     return string.format("%s id %d: %s", name, v["event.id"], event_kinds[v["event.kind"]] or "unknown kind")
   elseif t == 0x31 then
     return string.format("%s id %d", name, v["event.id"])
+  elseif t == 0x21 then
+    return string.format("%s mission %d, chunk %d: %s", name, v["mission.id"], v["mission.index"],
+                         v["mission.accepted"] ~= 0 and "accepted" or "refused")
   elseif t == 0x20 then
     local count = (n - 9) / 17
     for i = 0, count - 1 do
@@ -310,9 +319,9 @@ function plumb.dissector(tvb, pinfo, root)
   if n == 0 then return 0 end
   pinfo.cols.protocol = "Plumbline"
   local tree = root:add(plumb, tvb())
-  if n < HEADER + TAG then
+  if n < HEADER + TAG or n > MAX_FRAME then
     tree:add_proto_expert_info(ex_short)
-    pinfo.cols.info:set(string.format("Truncated frame (%d bytes)", n))
+    pinfo.cols.info:set(string.format("Frame of %d bytes (dropped by receivers)", n))
     return n
   end
   local hdr = tree:add(plumb, tvb(0, HEADER)):set_text("Header (the AEAD nonce and associated data)")
