@@ -18,6 +18,9 @@ public struct AS5600<Bus: I2CBus> {
         case magnetNotDetected(status: UInt8)
         /// The drum may have turned more than half a turn since the last read.
         case readGapTooLong(ns: UInt64)
+        /// The angle moved further than the drum can turn in the time since the last
+        /// read: a corrupted read (the sample is dropped, the count kept).
+        case implausibleJump(counts: Int64)
     }
 
     public struct Reading: Equatable {
@@ -40,6 +43,8 @@ public struct AS5600<Bus: I2CBus> {
     public let direction: Double
     /// The longest read gap for which unwrapping is sound.
     public let maxReadGapNs: UInt64
+    /// Counts per nanosecond at the drum's maximum speed.
+    let maxCountsPerNs: Double
     public private(set) var health: DeviceHealth<Failure>
     public private(set) var reading: Reading? = nil
 
@@ -57,6 +62,7 @@ public struct AS5600<Bus: I2CBus> {
         direction = reversed ? -1 : 1
         let halfTurnS = 0.5 / max(0.1, maxDrumSpeedRevPerS)
         maxReadGapNs = UInt64(halfTurnS * 1e9)
+        maxCountsPerNs = max(0.1, maxDrumSpeedRevPerS) * 4096 / 1e9
         health = DeviceHealth(failureThreshold: 3, staleAfterNs: staleAfterNs)
     }
 
@@ -101,6 +107,13 @@ public struct AS5600<Bus: I2CBus> {
             var delta = Int64(raw) - Int64(previous)
             if delta > 2048 { delta -= 4096 }
             if delta < -2048 { delta += 4096 }
+            // Half again the fastest possible motion, plus a little noise: anything more
+            // is a corrupted read, not the drum (unless the gap was too long to tell).
+            let allowed = Int64(maxCountsPerNs * Double(gap) * 1.5) + 16
+            if gap <= maxReadGapNs && (delta > allowed || delta < -allowed) {
+                health.recordFailure(.implausibleJump(counts: delta))
+                return false
+            }
             turnsCounts += delta
             if gap > maxReadGapNs {
                 certain = false

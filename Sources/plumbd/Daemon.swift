@@ -171,6 +171,8 @@ func run(config: PlumbConfig, board: BoardDescription, maxTicks: UInt64, log: Lo
     var chips: [LinuxGPIOChip] = []
     var outputs: [LinuxGPIOOutput] = []
     var inputs: [LinuxGPIOInput] = []
+    var outputRoles: [String] = []
+    var inputRoles: [String] = []
     for spec in board.gpio {
         var chip: LinuxGPIOChip? = nil
         for c in chips where c.name == spec.chip { chip = c }
@@ -185,9 +187,11 @@ func run(config: PlumbConfig, board: BoardDescription, maxTicks: UInt64, log: Lo
             case .output(let safe):
                 outputs.append(try LinuxGPIOOutput(chip: chip, line: spec.line, activeLow: spec.activeLow,
                                                    safeLevel: safe, consumer: spec.consumer))
+                outputRoles.append(spec.role)
             case .input(let edges):
                 inputs.append(try LinuxGPIOInput(chip: chip, line: spec.line, activeLow: spec.activeLow,
                                                  edges: edges, consumer: spec.consumer))
+                inputRoles.append(spec.role)
             }
         } catch {
             log.error("gpio \(spec.role): \(describe(error))")
@@ -226,6 +230,7 @@ func run(config: PlumbConfig, board: BoardDescription, maxTicks: UInt64, log: Lo
     }
 
     var devices = DeviceRuntime.build(board: board, buses: buses, config: config, log: log)
+    devices.attachLines(inputs: inputs, inputRoles: inputRoles, outputs: outputs, outputRoles: outputRoles)
     if var pwm = devices.pwm {
         if !pwm.initialize(nowNs: LinuxClock().nowNs()) {
             _ = applySafeOutputs(outputs, log: log)

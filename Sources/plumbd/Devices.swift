@@ -24,6 +24,11 @@ struct DeviceRuntime {
     var encoder: AS5600<LinuxI2CBus>? = nil
     var tension: NAU7802<LinuxI2CBus>? = nil
     var pwm: PCA9685<LinuxI2CBus>? = nil
+    var hook: SwitchInput<LinuxGPIOInput>? = nil
+    var drumHome: SwitchInput<LinuxGPIOInput>? = nil
+    var pps: LinuxGPIOInput? = nil
+    var time = GNSSTimeDiscipline()
+    var cutter: RopeCutter<LinuxGPIOOutput>? = nil
     var buses: [BusSchedule] = []
     /// Last reported health per slot, to log changes only.
     var reported: [HealthState] = [HealthState](repeating: .stale, count: 6)
@@ -113,8 +118,39 @@ struct DeviceRuntime {
         return rt
     }
 
+    /// The GPIO lines by role: switches, the time pulse, the rope cutter's two lines.
+    mutating func attachLines(inputs: [LinuxGPIOInput], inputRoles: [String],
+                              outputs: [LinuxGPIOOutput], outputRoles: [String]) {
+        for (i, role) in inputRoles.enumerated() {
+            switch role {
+            case "hook_latched": hook = SwitchInput(input: inputs[i])
+            case "drum_home": drumHome = SwitchInput(input: inputs[i])
+            case "gnss_pps": pps = inputs[i]
+            default: break
+            }
+        }
+        var arm: LinuxGPIOOutput? = nil
+        var fire: LinuxGPIOOutput? = nil
+        for (i, role) in outputRoles.enumerated() {
+            if role == "cutter_arm" { arm = outputs[i] }
+            if role == "cutter_fire" { fire = outputs[i] }
+        }
+        if let arm, let fire { cutter = RopeCutter(arm: arm, fire: fire) }
+    }
+
     /// Runs the polls due in this tick on every bus; logs health changes.
     mutating func tick(_ n: UInt64, nowNs: UInt64, log: Log) {
+        // GPIO first: no bus time. The drum-home switch re-zeroes the rope length.
+        _ = hook?.poll(nowNs: nowNs)
+        let homeChanged = drumHome?.poll(nowNs: nowNs) ?? false
+        if homeChanged && drumHome?.stable == true { encoder?.rehome() }
+        if let p = pps {
+            for _ in 0..<4 {
+                guard let edge = try? p.nextEdge() else { break }
+                if edge.rising { time.pulse(atNs: edge.timestampNs) }
+            }
+        }
+        cutter?.update(nowNs: nowNs)
         for b in 0..<buses.count {
             let due = buses[b].schedule.due(tick: n)
             if due == 0 { continue }
@@ -130,7 +166,10 @@ struct DeviceRuntime {
         case .battery: _ = battery?.poll(nowNs: nowNs)
         case .batteryMonitor: _ = batteryMonitor?.poll(nowNs: nowNs)
         case .powerMonitor: _ = powerMonitor?.poll(nowNs: nowNs)
-        case .gnss: _ = gnss?.poll(nowNs: nowNs)
+        case .gnss:
+            if gnss?.poll(nowNs: nowNs) == true, let g = gnss, let p = g.latest {
+                time.navigation(p, readAtNs: g.latestNs)
+            }
         case .encoder: _ = encoder?.poll(nowNs: nowNs)
         case .tension: _ = tension?.poll(nowNs: nowNs)
         }
