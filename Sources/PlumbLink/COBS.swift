@@ -66,3 +66,43 @@ public enum COBS {
         return out
     }
 }
+
+/// Splits a serial byte stream into COBS frames at each 0x00 and decodes them, with a
+/// fixed buffer: a frame longer than the buffer is dropped (counted) and the framer
+/// resynchronises at the next delimiter, as it does after any corruption.
+public struct COBSStreamDecoder {
+    public private(set) var oversize: UInt32 = 0
+    public private(set) var malformed: UInt32 = 0
+    private var encoded: [UInt8]
+    private var count = 0
+    private var discarding = false
+
+    public init(maxEncodedFrame: Int) {
+        encoded = [UInt8](repeating: 0, count: max(2, maxEncodedFrame))
+    }
+
+    /// Feeds one byte; when it ends a frame, decodes it into `out` and returns its length.
+    public mutating func feed(_ b: UInt8, into out: UnsafeMutableRawBufferPointer) -> Int? {
+        guard b == 0 else {
+            if discarding { return nil }
+            if count == encoded.count {
+                discarding = true
+                oversize &+= 1
+                count = 0
+                return nil
+            }
+            encoded[count] = b
+            count += 1
+            return nil
+        }
+        defer { count = 0; discarding = false }
+        if discarding || count == 0 { return nil }
+        let n = count
+        var result: Int? = nil
+        encoded.withUnsafeBytes { e in
+            result = try? COBS.decode(UnsafeRawBufferPointer(rebasing: e[0..<n]), into: out)
+        }
+        if result == nil { malformed &+= 1 }
+        return result
+    }
+}

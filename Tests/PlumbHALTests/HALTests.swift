@@ -168,3 +168,29 @@ func pec(_ address: UInt8, _ command: UInt8, _ data: [UInt8]) -> UInt8 {
         }
     }
 }
+
+@Suite struct COBSSerialStream {
+    @Test func framesSplitAcrossReadsWithNoiseAndAnOversizeFrame() throws {
+        func encoded(_ payload: [UInt8]) throws -> [UInt8] {
+            var enc = [UInt8](repeating: 0, count: COBS.maxEncodedCount(payload.count))
+            let n = try payload.withUnsafeBytes { p in try enc.withUnsafeMutableBytes { try COBS.encode(p, into: $0) } }
+            return Array(enc[0..<n]) + [0]
+        }
+        let a: [UInt8] = [0x10, 0, 1, 2, 0, 0]
+        let b: [UInt8] = Array(repeating: 0x55, count: 300)
+        let c: [UInt8] = [7]
+        var stream = [UInt8]([0x33, 0x44, 0x00])          // noise, then a delimiter
+        stream += try encoded(a) + (try encoded(Array(repeating: 1, count: 600))) + encoded(b) + encoded(c)
+        var decoder = COBSStreamDecoder(maxEncodedFrame: 400)
+        var out = [UInt8](repeating: 0, count: 512)
+        var frames: [[UInt8]] = []
+        for byte in stream {
+            if let n = out.withUnsafeMutableBytes({ decoder.feed(byte, into: $0) }) { frames.append(Array(out[0..<n])) }
+        }
+        // The noise is not valid COBS (its code runs past the delimiter) and the 600-byte
+        // frame is too long for the buffer: both dropped and counted, the rest intact.
+        #expect(frames == [a, b, c])
+        #expect(decoder.malformed == 1)
+        #expect(decoder.oversize == 1)
+    }
+}
