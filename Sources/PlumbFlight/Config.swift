@@ -54,6 +54,8 @@ public struct DeviceConfig: Equatable {
 /// The dispatch link (docs/protocol.md).
 public struct LinkConfig: Equatable {
     public var enabled = false
+    /// "udp", or "serial": COBS frames on the board's `[serial.radio]` port.
+    public var transport = "udp"
     public var droneID: Int = 1
     public var keyFile = "/etc/plumbline/link.key"
     public var keyID: Int = 1
@@ -121,6 +123,7 @@ public struct PlumbConfig: Equatable {
         c.devices = d
         var l = LinkConfig()
         l.enabled = r.bool("link.enabled", default: false) ?? false
+        l.transport = r.choice("link.transport", ["udp", "serial"], default: "udp") ?? "udp"
         l.droneID = r.int("link.drone_id", in: 1...65535, default: 1) ?? 1
         l.keyFile = r.string("link.key_file", default: l.keyFile) ?? l.keyFile
         l.keyID = r.int("link.key_id", in: 0...255, default: 1) ?? 1

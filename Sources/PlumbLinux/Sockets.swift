@@ -73,3 +73,34 @@ public func describe(_ error: IOError) -> String {
     case .closed: return "closed"
     }
 }
+
+/// The master side of a pseudo-terminal: the HIL (and tests) stand in for a serial radio
+/// or an autopilot's UART with it; the daemon opens `slavePath` as its serial port.
+public final class PseudoTerminal: SerialPort {
+    public let fd: Int32
+    public let slavePath: String
+
+    public init() throws(IOError) {
+        var name = [CChar](repeating: 0, count: 128)
+        let r = name.withUnsafeMutableBufferPointer { plumb_open_pty($0.baseAddress, 128) }
+        if r < 0 { throw IOError.openFailed(what: "pseudo-terminal", errno: -r) }
+        fd = r
+        slavePath = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    deinit { _ = plumb_close(fd) }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws(IOError) -> Int {
+        let n = plumb_write(fd, bytes.baseAddress, UInt(bytes.count))
+        if n == -Int(EAGAIN) { return 0 }
+        if n < 0 { throw IOError.writeFailed(errno: Int32(-n)) }
+        return Int(n)
+    }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(IOError) -> Int {
+        let n = plumb_read(fd, buffer.baseAddress, UInt(buffer.count))
+        if n == -Int(EAGAIN) || n == -Int(EIO) { return 0 }
+        if n < 0 { throw IOError.readFailed(errno: Int32(-n)) }
+        return Int(n)
+    }
+}

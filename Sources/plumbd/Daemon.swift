@@ -265,7 +265,9 @@ func run(config: PlumbConfig, board: BoardDescription, maxTicks: UInt64, log: Lo
     let clock = LinuxClock()
     var link: LinkRuntime? = nil
     if config.link.enabled {
-        let (rt, failure) = LinkRuntime.start(config: config.link, rateHz: config.loop.rateHz, nowNs: clock.nowNs(), log: log)
+        var radio: SerialPortSpec? = nil
+        for s in board.serial where s.role == "radio" { radio = s }
+        let (rt, failure) = LinkRuntime.start(config: config.link, radio: radio, rateHz: config.loop.rateHz, nowNs: clock.nowNs(), log: log)
         switch failure {
         case .config(let why)?:
             _ = applySafeOutputs(outputs, log: log)
@@ -279,7 +281,7 @@ func run(config: PlumbConfig, board: BoardDescription, maxTicks: UInt64, log: Lo
             link = rt
         }
     }
-    let linkFDs: [Int32] = link.map { [$0.socket.fd] } ?? []
+    let linkFDs: [Int32] = link.map { [$0.transport.fd] } ?? []
     let summary = runControlLoop(ticker: ticker, signals: signals, outputs: outputs, maxTicks: maxTicks, log: log,
                                  inputs: linkFDs, readable: { _ in link?.readable(nowNs: clock.nowNs(), log: log) }) { n in
         // Drivers first (one immutable snapshot per tick); estimation and the mission

@@ -11,7 +11,22 @@ import PlumbLinux
 struct LinkRuntime {
     var link: DroneLink
     let journal: LinkJournal
-    let socket: UDPSocket
+    /// UDP (the default), or a serial radio carrying COBS frames with 0x00 delimiters.
+    enum Transport {
+        case udp(UDPSocket)
+        case serial(LinuxSerialPort)
+
+        var fd: Int32 {
+            switch self {
+            case .udp(let s): return s.fd
+            case .serial(let p): return p.fd
+            }
+        }
+    }
+
+    let transport: Transport
+    var framer = COBSStreamDecoder(maxEncodedFrame: COBS.maxEncodedCount(LinkCrypto.maxFrame))
+    var cobs = [UInt8](repeating: 0, count: COBS.maxEncodedCount(LinkCrypto.maxFrame) + 1)
     let dispatch: NetAddress?
     var lastSender: NetAddress? = nil
     let telemetryEveryTicks: UInt64
@@ -22,7 +37,7 @@ struct LinkRuntime {
 
     enum StartFailure { case config(String), unavailable(String) }
 
-    static func start(config: LinkConfig, rateHz: Int, nowNs: UInt64, log: Log) -> (LinkRuntime?, StartFailure?) {
+    static func start(config: LinkConfig, radio: SerialPortSpec?, rateHz: Int, nowNs: UInt64, log: Log) -> (LinkRuntime?, StartFailure?) {
         guard LinkCrypto.initialize() else { return (nil, .unavailable("libsodium failed to initialise")) }
         let key: LinkKey
         do {
@@ -54,11 +69,24 @@ struct LinkRuntime {
             return (nil, .unavailable(describe(error)))
         }
         guard let listen = NetAddress.parse(config.listen) else { return (nil, .config("link.listen is invalid")) }
-        let socket: UDPSocket
-        do {
-            socket = try UDPSocket(bind: listen)
-        } catch {
-            return (nil, .unavailable("link: " + describe(error)))
+        let transport: Transport
+        var where_ = listen.description
+        if config.transport == "serial" {
+            guard let radio else {
+                return (nil, .config("link.transport = \"serial\" needs a [serial.radio] port in the board file"))
+            }
+            do {
+                transport = .serial(try LinuxSerialPort(path: radio.device, baud: radio.baud))
+            } catch {
+                return (nil, .unavailable("link: " + describe(error)))
+            }
+            where_ = "\(radio.device) at \(radio.baud) baud"
+        } else {
+            do {
+                transport = .udp(try UDPSocket(bind: listen))
+            } catch {
+                return (nil, .unavailable("link: " + describe(error)))
+            }
         }
         var link = DroneLink(droneID: UInt16(config.droneID), key: key, previousKey: previous, epoch: epoch)
         for c in journal.executedCommands { link.restoreExecuted(c.id, result: c.result) }
@@ -67,12 +95,12 @@ struct LinkRuntime {
             log.warning("link journal: skipped \(journal.skippedBytes) damaged byte(s) between records")
         }
         let every = UInt64(max(1, Int((Double(rateHz) / config.telemetryHz).rounded())))
-        var rt = LinkRuntime(link: link, journal: journal, socket: socket,
+        var rt = LinkRuntime(link: link, journal: journal, transport: transport,
                              dispatch: config.dispatch.isEmpty ? nil : NetAddress.parse(config.dispatch),
                              telemetryEveryTicks: every,
                              rx: [UInt8](repeating: 0, count: LinkCrypto.maxFrame),
                              tx: [UInt8](repeating: 0, count: LinkCrypto.maxFrame), startNs: nowNs)
-        log.notice("dispatch link: drone \(config.droneID), key \(config.keyID), epoch \(epoch), listening on \(listen.description), \(journal.pendingEvents.count) unacknowledged event(s) from before")
+        log.notice("dispatch link: drone \(config.droneID), key \(config.keyID), epoch \(epoch), listening on \(where_), \(journal.pendingEvents.count) unacknowledged event(s) from before")
         // The start itself is a must-not-lose event (state 0 = off → 1 = ready).
         do {
             _ = try journal.record(timeMs: 0, kind: .stateChange, a: 0x0001)
@@ -90,8 +118,25 @@ struct LinkRuntime {
         }
     }
 
-    /// Drains the socket (bounded) and acts on what authenticated.
+    /// Drains the socket or the serial port (bounded) and acts on what authenticated.
     mutating func readable(nowNs: UInt64, log: Log) {
+        if case .serial(let port) = transport {
+            for _ in 0..<8 {
+                var n = 0
+                cobs.withUnsafeMutableBytes { b in
+                    n = (try? port.read(into: UnsafeMutableRawBufferPointer(rebasing: b[0..<256]))) ?? 0
+                }
+                if n <= 0 { return }
+                for i in 0..<n {
+                    let byte = cobs[i]
+                    guard let len = rx.withUnsafeMutableBytes({ framer.feed(byte, into: $0) }) else { continue }
+                    let inbound = rx.withUnsafeBytes { link.receive(UnsafeRawBufferPointer(rebasing: $0[0..<len]), nowNs: nowNs) }
+                    handle(inbound, nowNs: nowNs, log: log)
+                }
+            }
+            return
+        }
+        guard case .udp(let socket) = transport else { return }
         for _ in 0..<32 {
             var got: (count: Int, from: NetAddress)? = nil
             var failed = false
@@ -166,7 +211,25 @@ struct LinkRuntime {
         if n % telemetryEveryTicks == 0 {
             link.setTelemetry(telemetry(nowNs: nowNs, devices: devices))
         }
-        guard let to = dispatch ?? lastSender else { return }
+        if case .serial(let port) = transport {
+            for _ in 0..<16 {
+                guard let len = tx.withUnsafeMutableBytes({ link.nextFrame(nowNs: nowNs, into: $0) }) else { return }
+                // COBS-encode and delimit; a frame the radio cannot take now is dropped
+                // (commands and events are retransmitted, telemetry is replaced anyway).
+                var encodedCount: Int? = nil
+                tx.withUnsafeBytes { t in
+                    cobs.withUnsafeMutableBytes { c in
+                        encodedCount = try? COBS.encode(UnsafeRawBufferPointer(rebasing: t[0..<len]), into: c)
+                    }
+                }
+                guard let e = encodedCount else { continue }
+                cobs[e] = 0
+                let written = cobs.withUnsafeBytes { (try? port.write(UnsafeRawBufferPointer(rebasing: $0[0..<(e + 1)]))) ?? 0 }
+                if written < e + 1 { return }
+            }
+            return
+        }
+        guard case .udp(let socket) = transport, let to = dispatch ?? lastSender else { return }
         for _ in 0..<16 {
             guard let len = tx.withUnsafeMutableBytes({ link.nextFrame(nowNs: nowNs, into: $0) }) else { return }
             var sendFailed = false

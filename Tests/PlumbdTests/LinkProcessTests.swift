@@ -196,3 +196,68 @@ struct LinkHarness {
         #expect(log.contains("received: 2 item(s) in 1 chunk(s)"))
     }
 }
+
+/// The serial-radio transport: a pseudo-terminal stands in for the radio.
+@Suite(.serialized) struct DispatchLinkOverSerial {
+    @Test func commandAndEventOverCOBSFramesOnASerialLine() throws {
+        let pty = try PseudoTerminal()
+        let slave = pty.slavePath
+        let h = try LinkHarness(name: "serial")
+        let board = h.dir + "/radio-board.toml"
+        try "[board]\nname = \"radio\"\n[serial.radio]\ndevice = \"\(slave)\"\nbaud = 57600\n"
+            .write(toFile: board, atomically: true, encoding: .utf8)
+        var config = try String(contentsOfFile: h.configPath, encoding: .utf8)
+        config = config.replacingOccurrences(of: "enabled = true", with: "enabled = true\ntransport = \"serial\"")
+        try config.write(toFile: h.configPath, atomically: true, encoding: .utf8)
+
+        let log = h.dir + "/serial.log"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Plumbd.binary)
+        p.arguments = ["--config", h.configPath, "--board", board]
+        FileManager.default.createFile(atPath: log, contents: nil)
+        p.standardError = FileHandle(forWritingAtPath: log)
+        try p.run()
+        defer { kill(p.processIdentifier, SIGTERM); p.waitUntilExit() }
+
+        _ = LinkCrypto.initialize()
+        let key = try #require(LinkKey(id: 1, bytes: LinkHarness.key))
+        var ground = GroundLink(droneID: 42, key: key, epoch: 1)
+        var decoder = COBSStreamDecoder(maxEncodedFrame: 2048)
+        var frame = [UInt8](repeating: 0, count: LinkCrypto.maxFrame)
+        var enc = [UInt8](repeating: 0, count: 2048)
+        var plain = [UInt8](repeating: 0, count: LinkCrypto.maxFrame)
+        var gotEvent = false
+        var acked = false
+        var telemetry = 0
+        let start = Date()
+        let id = ground.send(.returnHome, nowNs: 0)
+        while Date().timeIntervalSince(start) < 10 && !(gotEvent && acked && telemetry > 0) {
+            let now = UInt64(Date().timeIntervalSince(start) * 1e9)
+            while let n = frame.withUnsafeMutableBytes({ ground.nextFrame(nowNs: now, into: $0) }) {
+                let e = try frame.withUnsafeBytes { f in
+                    try enc.withUnsafeMutableBytes { try COBS.encode(UnsafeRawBufferPointer(rebasing: f[0..<n]), into: $0) }
+                }
+                enc[e] = 0
+                _ = try enc.withUnsafeBytes { try pty.write(UnsafeRawBufferPointer(rebasing: $0[0..<(e + 1)])) }
+            }
+            var buf = [UInt8](repeating: 0, count: 512)
+            let r = try buf.withUnsafeMutableBytes { try pty.read(into: $0) }
+            if r > 0 {
+                for b in buf[0..<r] {
+                    guard let len = plain.withUnsafeMutableBytes({ decoder.feed(b, into: $0) }) else { continue }
+                    switch plain.withUnsafeBytes({ ground.receive(UnsafeRawBufferPointer(rebasing: $0[0..<len]), nowNs: now) }) {
+                    case .event: gotEvent = true
+                    case .commandAcked(let a): acked = a.commandID == id
+                    case .telemetry: telemetry += 1
+                    default: break
+                    }
+                }
+            }
+            usleep(10_000)
+        }
+        #expect(gotEvent, "the start event did not arrive over the serial line")
+        #expect(acked, "the command was not acknowledged over the serial line")
+        #expect(telemetry > 0)
+        #expect(decoder.malformed == 0)
+    }
+}

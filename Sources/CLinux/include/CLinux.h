@@ -339,3 +339,18 @@ static inline int plumb_fsync_dir_of(const char *path) {
     close(fd);
     return r;
 }
+
+/// Opens a pseudo-terminal pair's master (raw, non-blocking) and writes the slave's path
+/// into `name`: the HIL offers serial devices (the radio, the autopilot) this way.
+static inline int plumb_open_pty(char *name, unsigned long cap) {
+    int fd = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    if (grantpt(fd) < 0 || unlockpt(fd) < 0 || ptsname_r(fd, name, cap) != 0) {
+        int e = errno; close(fd); return -e;
+    }
+    struct termios t;
+    if (tcgetattr(fd, &t) == 0) { cfmakeraw(&t); tcsetattr(fd, TCSANOW, &t); }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0) fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+    return fd;
+}
