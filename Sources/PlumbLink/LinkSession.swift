@@ -74,6 +74,18 @@ public struct LinkSealer {
         return try sealEncoded(count: w.count, scratch: scratch, into: out)
     }
 
+    /// Seals one message for a session: the frame length, or nil (nothing sent, counted
+    /// as nothing). `framesOut` counts what was sealed.
+    public mutating func sealCounted(_ message: LinkMessage, scratch: inout [UInt8],
+                                     into out: UnsafeMutableRawBufferPointer, stats: inout LinkStats) -> Int? {
+        var sealed: Int? = nil
+        scratch.withUnsafeMutableBytes { s in
+            sealed = try? seal(message, scratch: s, into: out)
+        }
+        if sealed != nil { stats.framesOut &+= 1 }
+        return sealed
+    }
+
     /// Seals the first `count` bytes of `scratch` (an already encoded message).
     public mutating func sealEncoded(count: Int, scratch: UnsafeMutableRawBufferPointer,
                                      into out: UnsafeMutableRawBufferPointer) throws(LinkError) -> Int {
@@ -119,6 +131,31 @@ public struct LinkOpener {
 
     public mutating func setKeys(_ k: [LinkKey]) { keys = Array(k.prefix(2)) }
 
+    /// One received frame for a session: opened into `plaintext` and decoded. Every
+    /// rejection is counted in `stats` and gives nil (and no reply).
+    public mutating func openMessage(_ frame: UnsafeRawBufferPointer, plaintext: inout [UInt8],
+                                     stats: inout LinkStats) -> LinkMessage? {
+        stats.framesIn &+= 1
+        var opened: Result<Int, LinkError> = .failure(.truncated)
+        plaintext.withUnsafeMutableBytes { p in
+            do throws(LinkError) {
+                opened = .success(try open(frame, into: p))
+            } catch {
+                opened = .failure(error)
+            }
+        }
+        guard case .success(let n) = opened else {
+            if case .failure(let e) = opened { stats.count(e) }
+            return nil
+        }
+        guard let message = plaintext.withUnsafeBytes({ LinkMessage.decode(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }) else {
+            stats.count(.badMessage)
+            return nil
+        }
+        stats.accepted &+= 1
+        return message
+    }
+
     /// Vets, authenticates and decrypts one frame into `plaintext`; the replay window
     /// moves only after the tag checked out. Returns the plaintext length.
     public mutating func open(_ frame: UnsafeRawBufferPointer, into plaintext: UnsafeMutableRawBufferPointer) throws(LinkError) -> Int {
@@ -153,6 +190,52 @@ public struct Backoff: Equatable {
     }
 }
 
+/// Messages that must get through: each is sent at once, then again with the backoff
+/// until its acknowledgement removes it. Fixed capacity.
+public struct RetryQueue<Item> {
+    struct Entry {
+        var item: Item
+        var nextSendNs: UInt64
+        var attempts: Int
+        var firstSentNs: UInt64
+    }
+
+    public let capacity: Int
+    private var entries: [Entry] = []
+
+    public init(capacity: Int) {
+        self.capacity = capacity
+        entries.reserveCapacity(capacity)
+    }
+
+    public var count: Int { entries.count }
+    public var items: [Item] { entries.map { $0.item } }
+
+    public func contains(where match: (Item) -> Bool) -> Bool { entries.contains { match($0.item) } }
+
+    /// False when full.
+    public mutating func add(_ item: Item, nowNs: UInt64) -> Bool {
+        guard entries.count < capacity else { return false }
+        entries.append(Entry(item: item, nextSendNs: nowNs, attempts: 0, firstSentNs: nowNs))
+        return true
+    }
+
+    /// Removes the first matching item; returns when it was first sent (for the RTT).
+    public mutating func remove(where match: (Item) -> Bool) -> UInt64? {
+        guard let i = entries.firstIndex(where: { match($0.item) }) else { return nil }
+        return entries.remove(at: i).firstSentNs
+    }
+
+    /// The first item due now, rescheduled by the backoff; counts retransmissions.
+    public mutating func takeDue(nowNs: UInt64, backoff: Backoff, retransmissions: inout UInt32) -> Item? {
+        guard let i = entries.firstIndex(where: { $0.nextSendNs <= nowNs }) else { return nil }
+        if entries[i].attempts > 0 { retransmissions &+= 1 }
+        entries[i].attempts += 1
+        entries[i].nextSendNs = nowNs + backoff.delay(attempt: entries[i].attempts - 1)
+        return entries[i].item
+    }
+}
+
 /// The drone's end of the link.
 ///
 /// A new command comes out of `receive` once: the application executes it and reports
@@ -174,20 +257,13 @@ public struct DroneLink {
         case eventAcked(UInt32)
     }
 
-    struct PendingEvent {
-        var event: LinkEvent
-        var nextSendNs: UInt64
-        var attempts: Int
-        var firstSentNs: UInt64
-    }
-
     public private(set) var sealer: LinkSealer
     public private(set) var opener: LinkOpener
     public private(set) var stats = LinkStats()
     public var backoff = Backoff()
     private var executed: [(id: UInt32, result: CommandResult)] = []
     private var executedNext = 0
-    private var pending: [PendingEvent] = []
+    private var pending = RetryQueue<LinkEvent>(capacity: DroneLink.maxPendingEvents)
     private var outbox: [LinkMessage] = []
     private var telemetry: Telemetry? = nil
     private var plain: [UInt8]
@@ -200,12 +276,11 @@ public struct DroneLink {
         plain = [UInt8](repeating: 0, count: LinkCrypto.maxPayload)
         scratch = [UInt8](repeating: 0, count: LinkCrypto.maxPayload)
         executed.reserveCapacity(DroneLink.rememberedCommands)
-        pending.reserveCapacity(DroneLink.maxPendingEvents)
         outbox.reserveCapacity(DroneLink.outboxCapacity)
     }
 
     public var pendingEventCount: Int { pending.count }
-    public var pendingEventIDs: [UInt32] { pending.map { $0.event.eventID } }
+    public var pendingEventIDs: [UInt32] { pending.items.map { $0.eventID } }
 
     private mutating func queue(_ m: LinkMessage) {
         if outbox.count < DroneLink.outboxCapacity { outbox.append(m) }
@@ -213,28 +288,7 @@ public struct DroneLink {
 
     /// One received frame. Rejected frames are counted and produce nothing, not even a reply.
     public mutating func receive(_ frame: UnsafeRawBufferPointer, nowNs: UInt64) -> Inbound {
-        stats.framesIn &+= 1
-        var opened: Result<Int, LinkError> = .failure(.truncated)
-        plain.withUnsafeMutableBytes { p in
-            do throws(LinkError) {
-                opened = .success(try opener.open(frame, into: p))
-            } catch {
-                opened = .failure(error)
-            }
-        }
-        let n: Int
-        switch opened {
-        case .success(let count): n = count
-        case .failure(let error):
-            stats.count(error)
-            return .none
-        }
-        let message = plain.withUnsafeBytes { LinkMessage.decode(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-        guard let message else {
-            stats.count(.badMessage)
-            return .none
-        }
-        stats.accepted &+= 1
+        guard let message = opener.openMessage(frame, plaintext: &plain, stats: &stats) else { return .none }
         switch message {
         case .unsupportedCommand(let id):
             if executed.contains(where: { $0.id == id }) {
@@ -252,9 +306,8 @@ public struct DroneLink {
             }
             return .command(c)
         case .eventAck(let id):
-            if let i = pending.firstIndex(where: { $0.event.eventID == id }) {
-                stats.rttUs = (nowNs &- pending[i].firstSentNs) / 1000
-                pending.remove(at: i)
+            if let first = pending.remove(where: { $0.eventID == id }) {
+                stats.rttUs = (nowNs &- first) / 1000
                 return .eventAcked(id)
             }
             return .none
@@ -306,10 +359,8 @@ public struct DroneLink {
     /// Hands over a must-not-lose event (already in the journal). False when the
     /// pending set is full: the journal keeps it and it is submitted again later.
     public mutating func submitEvent(_ e: LinkEvent, nowNs: UInt64) -> Bool {
-        if pending.contains(where: { $0.event.eventID == e.eventID }) { return true }
-        guard pending.count < DroneLink.maxPendingEvents else { return false }
-        pending.append(PendingEvent(event: e, nextSendNs: nowNs, attempts: 0, firstSentNs: nowNs))
-        return true
+        if pending.contains(where: { $0.eventID == e.eventID }) { return true }
+        return pending.add(e, nowNs: nowNs)
     }
 
     /// The latest telemetry replaces any not yet sent.
@@ -323,22 +374,14 @@ public struct DroneLink {
         var message: LinkMessage? = nil
         if !outbox.isEmpty {
             message = outbox.removeFirst()
-        } else if let i = pending.firstIndex(where: { $0.nextSendNs <= nowNs }) {
-            if pending[i].attempts > 0 { stats.retransmissions &+= 1 }
-            pending[i].attempts += 1
-            pending[i].nextSendNs = nowNs + backoff.delay(attempt: pending[i].attempts - 1)
-            message = .event(pending[i].event)
+        } else if let e = pending.takeDue(nowNs: nowNs, backoff: backoff, retransmissions: &stats.retransmissions) {
+            message = .event(e)
         } else if let t = telemetry {
             telemetry = nil
             message = .telemetry(t)
         }
         guard let message else { return nil }
-        var sealed: Int? = nil
-        scratch.withUnsafeMutableBytes { s in
-            sealed = try? sealer.seal(message, scratch: s, into: out)
-        }
-        if sealed != nil { stats.framesOut &+= 1 }
-        return sealed
+        return sealer.sealCounted(message, scratch: &scratch, into: out, stats: &stats)
     }
 
     /// After a restart: the new epoch (persisted by the caller before any frame is sent).
@@ -373,18 +416,11 @@ public struct GroundLink {
         case missionAcked(missionID: UInt32, index: UInt16, accepted: Bool)
     }
 
-    struct PendingCommand {
-        var command: Command
-        var nextSendNs: UInt64
-        var attempts: Int
-        var firstSentNs: UInt64
-    }
-
     public private(set) var sealer: LinkSealer
     public private(set) var opener: LinkOpener
     public private(set) var stats = LinkStats()
     public var backoff = Backoff()
-    private var pendingCommands: [PendingCommand] = []
+    private var pendingCommands = RetryQueue<Command>(capacity: GroundLink.maxPendingCommands)
     private var seenEvents: [UInt32] = []
     private var seenNext = 0
     private var outbox: [LinkMessage] = []
@@ -404,11 +440,11 @@ public struct GroundLink {
 
     /// Queues a command (retried until acked); returns its id, or nil when too many are pending.
     public mutating func send(_ kind: CommandKind, parameterID: UInt16 = 0, value: Float = 0, nowNs: UInt64) -> UInt32? {
-        guard pendingCommands.count < GroundLink.maxPendingCommands else { return nil }
         let id = nextCommandID
+        guard pendingCommands.add(Command(commandID: id, kind: kind, parameterID: parameterID, value: value), nowNs: nowNs) else {
+            return nil
+        }
         nextCommandID &+= 1
-        pendingCommands.append(PendingCommand(command: Command(commandID: id, kind: kind, parameterID: parameterID, value: value),
-                                              nextSendNs: nowNs, attempts: 0, firstSentNs: nowNs))
         return id
     }
 
@@ -417,27 +453,7 @@ public struct GroundLink {
     }
 
     public mutating func receive(_ frame: UnsafeRawBufferPointer, nowNs: UInt64) -> Inbound {
-        stats.framesIn &+= 1
-        var opened: Result<Int, LinkError> = .failure(.truncated)
-        plain.withUnsafeMutableBytes { p in
-            do throws(LinkError) {
-                opened = .success(try opener.open(frame, into: p))
-            } catch {
-                opened = .failure(error)
-            }
-        }
-        let n: Int
-        switch opened {
-        case .success(let count): n = count
-        case .failure(let error):
-            stats.count(error)
-            return .none
-        }
-        guard let message = plain.withUnsafeBytes({ LinkMessage.decode(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }) else {
-            stats.count(.badMessage)
-            return .none
-        }
-        stats.accepted &+= 1
+        guard let message = opener.openMessage(frame, plaintext: &plain, stats: &stats) else { return .none }
         switch message {
         case .telemetry(let t):
             return .telemetry(t)
@@ -455,9 +471,8 @@ public struct GroundLink {
             }
             return .event(e)
         case .commandAck(let a):
-            guard let i = pendingCommands.firstIndex(where: { $0.command.commandID == a.commandID }) else { return .none }
-            stats.rttUs = (nowNs &- pendingCommands[i].firstSentNs) / 1000
-            pendingCommands.remove(at: i)
+            guard let first = pendingCommands.remove(where: { $0.commandID == a.commandID }) else { return .none }
+            stats.rttUs = (nowNs &- first) / 1000
             return .commandAcked(a)
         case .missionAck(let id, let index, let ok):
             return .missionAcked(missionID: id, index: index, accepted: ok)
@@ -473,19 +488,11 @@ public struct GroundLink {
         var message: LinkMessage? = nil
         if !outbox.isEmpty {
             message = outbox.removeFirst()
-        } else if let i = pendingCommands.firstIndex(where: { $0.nextSendNs <= nowNs }) {
-            if pendingCommands[i].attempts > 0 { stats.retransmissions &+= 1 }
-            pendingCommands[i].attempts += 1
-            pendingCommands[i].nextSendNs = nowNs + backoff.delay(attempt: pendingCommands[i].attempts - 1)
-            message = .command(pendingCommands[i].command)
+        } else if let c = pendingCommands.takeDue(nowNs: nowNs, backoff: backoff, retransmissions: &stats.retransmissions) {
+            message = .command(c)
         }
         guard let message else { return nil }
-        var sealed: Int? = nil
-        scratch.withUnsafeMutableBytes { s in
-            sealed = try? sealer.seal(message, scratch: s, into: out)
-        }
-        if sealed != nil { stats.framesOut &+= 1 }
-        return sealed
+        return sealer.sealCounted(message, scratch: &scratch, into: out, stats: &stats)
     }
 
     /// Seals a mission chunk (items encoded after the chunk header); returns the frame length.

@@ -35,6 +35,22 @@ public final class UDPSocket: DatagramEndpoint {
     }
 }
 
+/// Non-blocking write: the count written (0 when the driver takes nothing now).
+func writeSome(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws(IOError) -> Int {
+    let n = plumb_write(fd, bytes.baseAddress, UInt(bytes.count))
+    if n == -Int(EAGAIN) { return 0 }
+    if n < 0 { throw IOError.writeFailed(errno: Int32(-n)) }
+    return Int(n)
+}
+
+/// Non-blocking read: the count read (0 when nothing is waiting, or `idleErrno`).
+func readSome(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, idleErrno: Int32 = EAGAIN) throws(IOError) -> Int {
+    let n = plumb_read(fd, buffer.baseAddress, UInt(buffer.count))
+    if n == -Int(EAGAIN) || n == -Int(idleErrno) { return 0 }
+    if n < 0 { throw IOError.readFailed(errno: Int32(-n)) }
+    return Int(n)
+}
+
 /// A serial port through termios: raw, 8N1, non-blocking.
 public final class LinuxSerialPort: SerialPort {
     public let fd: Int32
@@ -49,19 +65,9 @@ public final class LinuxSerialPort: SerialPort {
 
     deinit { _ = plumb_close(fd) }
 
-    public func write(_ bytes: UnsafeRawBufferPointer) throws(IOError) -> Int {
-        let n = plumb_write(fd, bytes.baseAddress, UInt(bytes.count))
-        if n == -Int(EAGAIN) { return 0 }
-        if n < 0 { throw IOError.writeFailed(errno: Int32(-n)) }
-        return Int(n)
-    }
+    public func write(_ bytes: UnsafeRawBufferPointer) throws(IOError) -> Int { try writeSome(fd, bytes) }
 
-    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(IOError) -> Int {
-        let n = plumb_read(fd, buffer.baseAddress, UInt(buffer.count))
-        if n == -Int(EAGAIN) { return 0 }
-        if n < 0 { throw IOError.readFailed(errno: Int32(-n)) }
-        return Int(n)
-    }
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(IOError) -> Int { try readSome(fd, buffer) }
 }
 
 public func describe(_ error: IOError) -> String {
@@ -90,17 +96,10 @@ public final class PseudoTerminal: SerialPort {
 
     deinit { _ = plumb_close(fd) }
 
-    public func write(_ bytes: UnsafeRawBufferPointer) throws(IOError) -> Int {
-        let n = plumb_write(fd, bytes.baseAddress, UInt(bytes.count))
-        if n == -Int(EAGAIN) { return 0 }
-        if n < 0 { throw IOError.writeFailed(errno: Int32(-n)) }
-        return Int(n)
-    }
+    public func write(_ bytes: UnsafeRawBufferPointer) throws(IOError) -> Int { try writeSome(fd, bytes) }
 
+    /// EIO means the slave side is not open (yet): nothing to read.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(IOError) -> Int {
-        let n = plumb_read(fd, buffer.baseAddress, UInt(buffer.count))
-        if n == -Int(EAGAIN) || n == -Int(EIO) { return 0 }
-        if n < 0 { throw IOError.readFailed(errno: Int32(-n)) }
-        return Int(n)
+        try readSome(fd, buffer, idleErrno: EIO)
     }
 }
