@@ -11,7 +11,7 @@ FUZZ_SECONDS   ?= 20
 FUZZ_DIR       := build/fuzz
 FUZZ_TARGETS   := toml board cobs ubx link
 
-.PHONY: deps build test unit firmware firmware-check fuzz fuzz-build dissector hil-preload demo bench clean
+.PHONY: deps build test unit firmware firmware-check fuzz fuzz-build dissector hil-preload systemd demo bench clean
 
 deps:
 	@bash .ci/deps.sh
@@ -50,7 +50,13 @@ dissector: deps
 hil-preload: deps
 	bash HIL/preload/test.sh
 
-test: deps unit firmware-check dissector hil-preload
+# The systemd unit's exposure score, and sd_notify (READY, WATCHDOG, STOPPING) from the
+# host daemon and from the firmware under qemu.
+systemd: unit firmware
+	python3 Tests/systemd/test_service.py
+	python3 Tests/systemd/test_service.py $(QEMU) $(FIRMWARE)
+
+test: deps unit firmware-check dissector hil-preload systemd
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
 	@echo "make test: unit tests, firmware check and fuzz run passed"
 

@@ -16,7 +16,7 @@ command -v swift >/dev/null || {
 
 packages=(
   gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user file python3-pip
-  gpiod i2c-tools tshark
+  gpiod i2c-tools tshark systemd
   libgpiod-dev libi2c-dev libsodium-dev
   libgpiod-dev:arm64 libi2c-dev:arm64 libsodium-dev:arm64
   ${EXTRA_DEBS:-}

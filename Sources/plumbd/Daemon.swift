@@ -281,15 +281,19 @@ func run(config: PlumbConfig, board: BoardDescription, maxTicks: UInt64, log: Lo
             link = rt
         }
     }
+    let notifier = ServiceNotifier(tickPeriodNs: config.loop.periodNs)
+    notifier.ready(status: "control loop at \(config.loop.rateHz) Hz on board \(board.name)")
     let linkFDs: [Int32] = link.map { [$0.transport.fd] } ?? []
     let summary = runControlLoop(ticker: ticker, signals: signals, outputs: outputs, maxTicks: maxTicks, log: log,
                                  inputs: linkFDs, readable: { _ in link?.readable(nowNs: clock.nowNs(), log: log) }) { n in
         // Drivers first (one immutable snapshot per tick); estimation and the mission
         // join here as they land; the link reports last.
         let now = clock.nowNs()
+        notifier.tick(n)
         devices.tick(n, nowNs: now, log: log)
         link?.tick(n, nowNs: now, devices: devices, log: log)
     }
+    notifier.stopping(status: "stopping: outputs at safe levels")
     var pwmUnsafe = false
     if var pwm = devices.pwm, !pwm.applySafe(nowNs: clock.nowNs()) {
         pwmUnsafe = true

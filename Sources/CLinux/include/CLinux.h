@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -353,4 +354,38 @@ static inline int plumb_open_pty(char *name, unsigned long cap) {
     int fl = fcntl(fd, F_GETFL);
     if (fl >= 0) fcntl(fd, F_SETFL, fl | O_NONBLOCK);
     return fd;
+}
+
+// ---- systemd notification (sd_notify without libsystemd) ---------------------------------
+
+#include <sys/un.h>
+
+/// Sends `msg` to $NOTIFY_SOCKET (an abstract name when it starts with '@'). Returns 0 when
+/// sent, 1 when not running under a notify service, or -errno.
+static inline int plumb_sd_notify(const char *msg) {
+    const char *path = getenv("NOTIFY_SOCKET");
+    if (!path || !path[0]) return 1;
+    size_t n = strlen(path);
+    struct sockaddr_un a;
+    memset(&a, 0, sizeof a);
+    a.sun_family = AF_UNIX;
+    if (n >= sizeof a.sun_path) return -ENAMETOOLONG;
+    memcpy(a.sun_path, path, n);
+    if (a.sun_path[0] == '@') a.sun_path[0] = 0;
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    ssize_t r = sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&a,
+                       (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n));
+    int e = errno;
+    close(fd);
+    return r < 0 ? -e : 0;
+}
+
+/// The watchdog interval systemd asked for ($WATCHDOG_USEC, for this process), or 0.
+static inline unsigned long long plumb_sd_watchdog_usec(void) {
+    const char *u = getenv("WATCHDOG_USEC");
+    if (!u) return 0;
+    const char *p = getenv("WATCHDOG_PID");
+    if (p && (pid_t)strtol(p, 0, 10) != getpid()) return 0;
+    return strtoull(u, 0, 10);
 }
