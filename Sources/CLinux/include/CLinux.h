@@ -7,9 +7,10 @@
 #ifndef PLUMB_CLINUX_H
 #define PLUMB_CLINUX_H
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1
-#endif
+// No feature macros (_GNU_SOURCE and friends): the host build imports Foundation too, and
+// clang refuses two modules that see the same system structs (fd_set) differently. The
+// few calls that glibc declares only under _GNU_SOURCE or _XOPEN_SOURCE are declared
+// below with their glibc signatures.
 
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +38,12 @@
 #include <linux/i2c-dev.h>
 #include <i2c/smbus.h>
 #include <gpiod.h>
+
+int ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *timeout, const sigset_t *sigmask);
+int posix_openpt(int flags);
+int grantpt(int fd);
+int unlockpt(int fd);
+int ptsname_r(int fd, char *buf, size_t buflen);
 
 static inline int plumb_errno(void) { return errno; }
 
