@@ -41,3 +41,13 @@ public func padRight(_ text: String, _ width: Int) -> String {
     while n < width { s += " "; n += 1 }
     return s
 }
+
+/// The value of one ASCII hexadecimal digit, or nil.
+public func hexDigitValue(_ b: UInt8) -> UInt8? {
+    switch b {
+    case 0x30...0x39: return b - 0x30
+    case 0x41...0x46: return b - 0x41 + 10
+    case 0x61...0x66: return b - 0x61 + 10
+    default: return nil
+    }
+}

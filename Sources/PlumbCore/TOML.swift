@@ -490,7 +490,7 @@ struct TOMLParser {
     mutating func appendUnicode(_ out: inout [UInt8], digits: Int, at escapeAt: SourcePosition) throws(TOMLError) {
         var scalar: UInt32 = 0
         for _ in 0..<digits {
-            guard let b = peek, let d = TOMLParser.hexDigit(b) else {
+            guard let b = peek, let d = hexDigitValue(b) else {
                 throw TOMLError(escapeAt, "\\\(digits == 4 ? "u" : "U") escape needs \(digits) hexadecimal digits")
             }
             scalar = scalar << 4 | UInt32(d)
@@ -505,14 +505,6 @@ struct TOMLParser {
         for unit in encoded { out.append(unit) }
     }
 
-    static func hexDigit(_ b: UInt8) -> UInt8? {
-        switch b {
-        case 0x30...0x39: return b - 0x30
-        case 0x41...0x46: return b - 0x41 + 10
-        case 0x61...0x66: return b - 0x61 + 10
-        default: return nil
-        }
-    }
 
     // MARK: numbers
 
@@ -600,7 +592,7 @@ struct TOMLParser {
                 continue
             }
             previousUnderscore = false
-            guard let d = hexDigit(b), UInt64(d) < radix else { return nil }
+            guard let d = hexDigitValue(b), UInt64(d) < radix else { return nil }
             let (m, o1) = value.multipliedReportingOverflow(by: radix)
             let (s, o2) = m.addingReportingOverflow(UInt64(d))
             if o1 || o2 { return nil }

@@ -42,7 +42,7 @@ public func loadLinkKey(path: String, id: UInt8) throws(KeyFileError) -> LinkKey
         var key: [UInt8] = []
         var i = 0
         while i < 64 {
-            guard let hi = hexValue(bytes[i]), let lo = hexValue(bytes[i + 1]) else { throw KeyFileError.badContent(path: path) }
+            guard let hi = hexDigitValue(bytes[i]), let lo = hexDigitValue(bytes[i + 1]) else { throw KeyFileError.badContent(path: path) }
             key.append(hi << 4 | lo)
             i += 2
         }
@@ -50,15 +50,6 @@ public func loadLinkKey(path: String, id: UInt8) throws(KeyFileError) -> LinkKey
     }
     guard let key = LinkKey(id: id, bytes: bytes) else { throw KeyFileError.badContent(path: path) }
     return key
-}
-
-func hexValue(_ b: UInt8) -> UInt8? {
-    switch b {
-    case 0x30...0x39: return b - 0x30
-    case 0x41...0x46: return b - 0x41 + 10
-    case 0x61...0x66: return b - 0x61 + 10
-    default: return nil
-    }
 }
 
 public enum JournalError: Error, Equatable {

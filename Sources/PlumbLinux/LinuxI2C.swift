@@ -1,4 +1,5 @@
 import CLinux
+import PlumbCore
 import PlumbHAL
 
 /// An I2C bus through Linux i2c-dev: transfers with I2C_RDWR (repeated start, one STOP),
@@ -61,19 +62,14 @@ public func describe(_ error: I2CError) -> String {
         if e == ENOENT { hint = " (is the bus enabled, e.g. dtparam=i2c_arm=on, and the i2c-dev module loaded?)" }
         if e == EACCES { hint = " (is the user in the i2c group?)" }
         return "cannot open \(path): \(errnoMessage(e))\(hint)"
-    case .nack(let a): return "no acknowledge from \(formatHexAddress(a))"
-    case .timeout(let a): return "bus timeout talking to \(formatHexAddress(a)) (stuck bus?)"
-    case .busError(let a, let e): return "bus error talking to \(formatHexAddress(a)): \(errnoMessage(e))"
+    case .nack(let a): return "no acknowledge from \(formatHex(a))"
+    case .timeout(let a): return "bus timeout talking to \(formatHex(a)) (stuck bus?)"
+    case .busError(let a, let e): return "bus error talking to \(formatHex(a)): \(errnoMessage(e))"
     case .invalidLength(let n): return "transfer length \(n) not supported"
     case .pecMismatch(let a, let x, let g):
-        return "packet error code mismatch from \(formatHexAddress(a)) (expected \(formatHexAddress(x)), got \(formatHexAddress(g)))"
-    case .badBlockCount(let a, let n): return "block read from \(formatHexAddress(a)) reported \(n) bytes"
-    case .inconsistent(let a, let r): return "two reads of register \(formatHexAddress(r)) of \(formatHexAddress(a)) disagreed (noise on the bus?)"
+        return "packet error code mismatch from \(formatHex(a)) (expected \(formatHex(x)), got \(formatHex(g)))"
+    case .badBlockCount(let a, let n): return "block read from \(formatHex(a)) reported \(n) bytes"
+    case .inconsistent(let a, let r): return "two reads of register \(formatHex(r)) of \(formatHex(a)) disagreed (noise on the bus?)"
     case .closed: return "bus is closed"
     }
-}
-
-func formatHexAddress(_ v: UInt8) -> String {
-    let digits: [Character] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "A", "B", "C", "D", "E", "F"]
-    return "0x" + String(digits[Int(v >> 4)]) + String(digits[Int(v & 15)])
 }
