@@ -27,11 +27,12 @@ var targets: [Target] = [
     shipped("PlumbDevices", ["PlumbCore", "PlumbHAL"]),
     shipped("PlumbFlight", ["PlumbCore", "PlumbHAL"]),
     shipped("PlumbLink", ["PlumbCore", "CSodium"]),
+    shipped("PlumbVehicle", ["PlumbCore", "PlumbHAL", "PlumbDevices", "PlumbFlight", "PlumbLink"]),
     shipped("PlumbLinux", ["CLinux", "PlumbCore", "PlumbHAL", "PlumbLink"]),
     .executableTarget(
         name: "plumbd",
         dependencies: ["CLinux", "PlumbCore", "PlumbHAL", "PlumbDevices", "PlumbFlight",
-                       "PlumbLink", "PlumbLinux"],
+                       "PlumbLink", "PlumbLinux", "PlumbVehicle"],
         swiftSettings: shippedSwift
     ),
 ]
@@ -42,13 +43,16 @@ var dependencies: [Package.Dependency] = []
 if !embedded {
     dependencies.append(.package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"))
     targets += [
-        // Device models, the simulated bus and (later) the world: host-only.
-        .target(name: "PlumbHIL", dependencies: ["PlumbCore", "PlumbHAL"], path: "HIL",
-                sources: ["Models", "Bus"]),
+        // Device models, the simulated bus, the world, the simulated autopilot, the
+        // fake-/dev server, scenarios and reports: host-only.
+        .target(name: "PlumbHIL",
+                dependencies: ["PlumbCore", "PlumbHAL", "PlumbDevices", "PlumbFlight", "PlumbLink", "PlumbVehicle"],
+                path: "HIL",
+                sources: ["Models", "Bus", "World", "Autopilot", "Server", "Report", "Runner"]),
         .executableTarget(
             name: "plumb",
             dependencies: ["PlumbCore", "PlumbHAL", "PlumbDevices", "PlumbFlight", "PlumbLink",
-                           "PlumbLinux", "PlumbHIL",
+                           "PlumbLinux", "PlumbHIL", "PlumbVehicle",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "PlumbCoreTests", dependencies: ["PlumbCore"]),
@@ -56,6 +60,9 @@ if !embedded {
         .testTarget(name: "PlumbLinuxTests", dependencies: ["CLinux", "PlumbCore", "PlumbHAL", "PlumbLinux", "PlumbFlight"]),
         .testTarget(name: "PlumbdTests", dependencies: ["PlumbCore", "PlumbHAL", "PlumbLink", "PlumbLinux"]),
         .testTarget(name: "PlumbLinkTests", dependencies: ["PlumbLink"]),
+        .testTarget(name: "PlumbHILTests",
+                    dependencies: ["PlumbCore", "PlumbHAL", "PlumbDevices", "PlumbFlight", "PlumbLink", "PlumbVehicle", "PlumbHIL"]),
+        .testTarget(name: "PlumbFlightTests", dependencies: ["PlumbCore", "PlumbFlight"]),
         .testTarget(name: "PlumbDevicesTests", dependencies: ["PlumbCore", "PlumbHAL", "PlumbDevices", "PlumbHIL"]),
     ]
     products.append(.executable(name: "plumb", targets: ["plumb"]))

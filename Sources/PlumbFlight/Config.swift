@@ -49,6 +49,31 @@ public struct DeviceConfig: Equatable {
     public var shuntOhm: Double = 0.0005
     public var maxCurrentA: Double = 120
     public var packCapacityAh: Double = 22
+    /// SBS packs only: the gauge's current and capacity unit in mA / mAh (high-current
+    /// gauges scale both, e.g. 10 for a pack that reports in 10 mA units).
+    public var batteryScale: Double = 1
+    /// Age of a GNSS solution when it is read (receiver latency), ms.
+    public var gnssLatencyMs: Int = 50
+}
+
+/// The autopilot link (MAVLink 2 over UDP).
+public struct AutopilotConfig: Equatable {
+    /// Where the autopilot's MAVLink arrives (local address and port).
+    public var listen = "0.0.0.0:14540"
+    /// The autopilot's address; empty: answer whoever sent the last heartbeat.
+    public var address = "127.0.0.1:14580"
+    public var systemID: Int = 1
+    public var componentID: Int = 191
+    public var targetSystem: Int = 1
+    public var targetComponent: Int = 1
+}
+
+/// Where the flight comes from when no dispatch server sends one.
+public struct MissionConfig: Equatable {
+    /// A mission file (docs/mission-format.md); empty: wait for dispatch.
+    public var file = ""
+    /// Start as soon as the preflight checks pass (HIL and bench use; off in the field).
+    public var autostart = false
 }
 
 /// The dispatch link (docs/protocol.md).
@@ -77,6 +102,9 @@ public struct PlumbConfig: Equatable {
     public var realtime = RealtimeConfig()
     public var devices = DeviceConfig()
     public var link = LinkConfig()
+    public var flight = FlightConfig()
+    public var autopilot = AutopilotConfig()
+    public var mission = MissionConfig()
     /// error, warning, notice, info or debug.
     public var logLevel: String = "info"
 
@@ -115,6 +143,8 @@ public struct PlumbConfig: Equatable {
         d.shuntOhm = r.double("battery.shunt_ohm", in: 0.00001...1, default: 0.0005, decimals: 6) ?? 0.0005
         d.maxCurrentA = r.double("battery.max_current_a", in: 0.1...1000, default: 120) ?? 120
         d.packCapacityAh = r.double("battery.capacity_ah", in: 0.1...1000, default: 22) ?? 22
+        d.batteryScale = r.double("battery.sbs_scale", in: 1...1000, default: 1) ?? 1
+        d.gnssLatencyMs = r.int("gnss.latency_ms", in: 0...1000, default: 50) ?? 50
         // Unwrapping the drum angle needs a read every half turn at full speed.
         let readIntervalS = 1.0 / Double(c.loop.rateHz)
         if d.maxDrumSpeedRevPerS * readIntervalS >= 0.5 {
@@ -143,6 +173,23 @@ public struct PlumbConfig: Equatable {
             r.error("link.dispatch", "'link.dispatch' = \"\(l.dispatch)\" is not an IPv4 address with a port")
         }
         c.link = l
+        c.flight = FlightConfig.read(&r)
+        var a = AutopilotConfig()
+        a.listen = r.string("autopilot.listen", default: a.listen, maxLength: 32) ?? a.listen
+        a.address = r.string("autopilot.address", default: a.address, maxLength: 32) ?? a.address
+        a.systemID = r.int("autopilot.system_id", in: 1...255, default: a.systemID) ?? a.systemID
+        a.componentID = r.int("autopilot.component_id", in: 1...255, default: a.componentID) ?? a.componentID
+        a.targetSystem = r.int("autopilot.target_system", in: 1...255, default: a.targetSystem) ?? a.targetSystem
+        a.targetComponent = r.int("autopilot.target_component", in: 0...255, default: a.targetComponent) ?? a.targetComponent
+        if NetAddress.parse(a.listen) == nil {
+            r.error("autopilot.listen", "'autopilot.listen' = \"\(a.listen)\" is not an IPv4 address with a port, e.g. \"0.0.0.0:14540\"")
+        }
+        if !a.address.isEmpty && NetAddress.parse(a.address) == nil {
+            r.error("autopilot.address", "'autopilot.address' = \"\(a.address)\" is not an IPv4 address with a port")
+        }
+        c.autopilot = a
+        c.mission.file = r.string("mission.file", default: "") ?? ""
+        c.mission.autostart = r.bool("mission.autostart", default: false) ?? false
         c.logLevel = r.choice("log.level", ["error", "warning", "notice", "info", "debug"], default: "info") ?? "info"
         r.reportUnknown()
         return r.hasErrors ? nil : c

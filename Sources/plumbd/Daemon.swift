@@ -4,6 +4,9 @@ import PlumbDevices
 import PlumbHAL
 import PlumbFlight
 import PlumbLinux
+import PlumbVehicle
+
+typealias BoardDevices = DeviceRuntime<LinuxI2CBus, LinuxGPIOInput, LinuxGPIOOutput>
 
 func loadConfig(_ path: String) -> Loaded<PlumbConfig> {
     loadSchema(path) { PlumbConfig.read(&$0) }
@@ -229,7 +232,9 @@ func run(config: PlumbConfig, board: BoardDescription, maxTicks: UInt64, log: Lo
         return ExitCode.unavailable.rawValue
     }
 
-    var devices = DeviceRuntime.build(board: board, buses: buses, config: config, log: log)
+    var devices = BoardDevices.build(board: board, buses: buses, config: config)
+    for note in devices.notes { log.info(note) }
+    for e in devices.errors { log.error(e) }
     devices.attachLines(inputs: inputs, inputRoles: inputRoles, outputs: outputs, outputRoles: outputRoles)
     if var pwm = devices.pwm {
         if !pwm.initialize(nowNs: LinuxClock().nowNs()) {
@@ -290,7 +295,8 @@ func run(config: PlumbConfig, board: BoardDescription, maxTicks: UInt64, log: Lo
         // join here as they land; the link reports last.
         let now = clock.nowNs()
         notifier.tick(n)
-        devices.tick(n, nowNs: now, log: log)
+        devices.tick(n, nowNs: now)
+        logHealthChanges(&devices, log: log)
         link?.tick(n, nowNs: now, devices: devices, log: log)
     }
     notifier.stopping(status: "stopping: outputs at safe levels")
@@ -313,4 +319,16 @@ func run(config: PlumbConfig, board: BoardDescription, maxTicks: UInt64, log: Lo
         return ExitCode.software.rawValue
     }
     return summary.unsafeOutputs == 0 && !pwmUnsafe ? ExitCode.ok.rawValue : ExitCode.ioError.rawValue
+}
+
+func logHealthChanges(_ devices: inout BoardDevices, log: Log) {
+    guard !devices.healthChanges.isEmpty else { return }
+    for c in devices.healthChanges {
+        switch c.state {
+        case .ok: log.notice("\(c.name): ok")
+        case .stale: log.warning("\(c.name): stale")
+        case .failed: log.error("\(c.name): failed")
+        }
+    }
+    devices.healthChanges.removeAll(keepingCapacity: true)
 }

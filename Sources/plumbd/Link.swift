@@ -1,3 +1,4 @@
+import PlumbVehicle
 import PlumbCore
 import PlumbDevices
 import PlumbFlight
@@ -194,7 +195,7 @@ struct LinkRuntime {
     }
 
     /// Telemetry at its rate, then every frame that is due (bounded).
-    mutating func tick(_ n: UInt64, nowNs: UInt64, devices: DeviceRuntime, log: Log) {
+    mutating func tick(_ n: UInt64, nowNs: UInt64, devices: BoardDevices, log: Log) {
         if link.sealer.exhausted {
             // 2^32 frames in one epoch: persist a new one before sealing anything more.
             do {
@@ -244,7 +245,7 @@ struct LinkRuntime {
         }
     }
 
-    func telemetry(nowNs: UInt64, devices: DeviceRuntime) -> Telemetry {
+    func telemetry(nowNs: UInt64, devices: BoardDevices) -> Telemetry {
         var t = Telemetry()
         t.timeMs = UInt32(truncatingIfNeeded: (nowNs &- startNs) / 1_000_000)
         var health: UInt16 = 0

@@ -1,0 +1,807 @@
+import PlumbCore
+
+/// The mission state machine: preflight, take-off, transit, precision landing or rope
+/// drop at each leg, return, landing at home; with the failsafes as explicit policies.
+/// Sans-I/O: `step` takes the tick's snapshot and the autopilot's view and returns what
+/// to command. It allocates nothing per tick (events go to a fixed ring).
+public struct Mission {
+    public let config: FlightConfig
+    public private(set) var plan: MissionPlan
+    public private(set) var phase: MissionPhase = .idle
+    public private(set) var outcome: MissionOutcome = .none
+    public private(set) var legIndex = 0
+    public private(set) var frame: FrameEstimator
+    public private(set) var rope = RopeEstimator()
+    /// Deliveries made and not made (skipped, failed).
+    public private(set) var delivered = 0
+    public private(set) var notDelivered = 0
+    public private(set) var phaseSinceNs: UInt64 = 0
+    /// The last horizontal error to the current target (m), for telemetry and tests.
+    public private(set) var targetErrorM: Double = 0
+    /// Height above the current target's ground (m), from the estimate.
+    public private(set) var heightAboveTargetM: Double = 0
+    /// Hanging weight measured before lowering, N.
+    public private(set) var parcelWeightN: Double = 0
+    /// Projected charge on landing at home, %, from the energy model (−1 unknown).
+    public private(set) var projectedLandingPct: Double = -1
+    /// Battery reserve now in force, %.
+    public private(set) var reservePct: Double = 20
+
+    // Events since the caller last drained them.
+    private var ring: [MissionEvent]
+    private var ringHead = 0
+    private var ringCount = 0
+    public private(set) var droppedEvents = 0
+
+    // Working state.
+    private var nowNs: UInt64 = 0
+    private var lastStepNs: UInt64 = 0
+    private var lastCommandNs: UInt64 = 0
+    private var timerNs: UInt64 = 0       // a phase's own stopwatch (0 = not running)
+    private var timer2Ns: UInt64 = 0
+    private var descentD: Double = 0
+    private var retries = 0
+    private var attempts = 0
+    private var hoverThrottle: Double = 0.5
+    private var currentA: Double = 0
+    private var weighSum: Double = 0
+    private var weighCount = 0
+    private var released = false
+    private var afterRetractReturn = false
+    private var returning = false
+    private var snagPayoutStartM: Double = 0
+    private var apLostSinceNs: UInt64 = 0
+    private var apWasLost = false
+    private var phaseBeforeLoss: MissionPhase = .idle
+    private var gnssLostSinceNs: UInt64 = 0
+    private var batteryLostSinceNs: UInt64 = 0
+    private var holdPoint = NED.zero
+    private var holdValid = false
+    private var wasRTK = true
+    private var touchdownCount = 0
+    private var takeoffGroundD: Double = 0
+
+    public init(config: FlightConfig, plan: MissionPlan, eventCapacity: Int = 64) {
+        self.config = config
+        self.plan = plan
+        frame = FrameEstimator(reference: plan.home)
+        ring = [MissionEvent](repeating: MissionEvent(timeNs: 0, phase: .idle, note: .none, leg: 0), count: max(8, eventCapacity))
+    }
+
+    // MARK: events
+
+    public mutating func nextEvent() -> MissionEvent? {
+        guard ringCount > 0 else { return nil }
+        let i = (ringHead + ring.count - ringCount) % ring.count
+        ringCount -= 1
+        return ring[i]
+    }
+
+    private mutating func emit(_ note: MissionNote, _ value: Double = 0) {
+        if ringCount == ring.count { droppedEvents += 1; ringCount -= 1 }
+        ring[ringHead] = MissionEvent(timeNs: nowNs, phase: phase, note: note, leg: legIndex, value: value)
+        ringHead = (ringHead + 1) % ring.count
+        ringCount += 1
+    }
+
+    private mutating func enter(_ p: MissionPhase, _ note: MissionNote = .none, _ value: Double = 0) {
+        phase = p
+        phaseSinceNs = nowNs
+        timerNs = 0
+        timer2Ns = 0
+        emit(note, value)
+    }
+
+    private func inPhaseS() -> Double { Math.seconds(from: phaseSinceNs, to: nowNs) }
+
+    // MARK: commands from outside
+
+    /// Starts the flight (dispatch's start command, or auto-start).
+    public mutating func start(nowNs t: UInt64) {
+        guard phase == .idle else { return }
+        nowNs = t
+        enter(.preflight, .started)
+    }
+
+    /// Dispatch: skip the current delivery (the rope is brought in first).
+    public mutating func abortDelivery() {
+        emit(.abortRequested)
+        skipLeg()
+    }
+
+    /// Dispatch: return home now.
+    public mutating func returnHome() {
+        emit(.returnRequested)
+        goHome()
+    }
+
+    /// Dispatch: land where it is.
+    public mutating func landNow() {
+        emit(.landRequested)
+        enter(.landNow)
+    }
+
+    /// The plan may be replaced only before the flight starts.
+    public mutating func replacePlan(_ p: MissionPlan) -> Bool {
+        guard phase == .idle || phase == .done else { return false }
+        plan = p
+        frame = FrameEstimator(reference: p.home)
+        phase = .idle
+        outcome = .none
+        legIndex = 0
+        delivered = 0
+        notDelivered = 0
+        return true
+    }
+
+    // MARK: helpers
+
+    private var leg: MissionLeg? { legIndex < plan.legs.count ? plan.legs[legIndex] : nil }
+
+    /// The target of what is being flown now (home when returning).
+    private var target: MissionLeg {
+        if returning || legIndex >= plan.legs.count { return MissionLeg(kind: .land, target: plan.home) }
+        return plan.legs[legIndex]
+    }
+
+    private func dropAltitude(_ l: MissionLeg) -> Double { l.dropAltitudeM > 0 ? l.dropAltitudeM : config.dropAltitudeM }
+
+    private func clampCeiling(_ p: NED) -> NED {
+        let homeD = frame.toLocal(plan.home).d
+        var q = p
+        let top = homeD - (config.ceilingM - 5)
+        if q.d < top { q.d = top }
+        return q
+    }
+
+    private mutating func command(_ c: FlightCommand, _ out: inout FlightOutputs, everyS: Double = 1.0) {
+        if lastCommandNs == 0 || Math.seconds(from: lastCommandNs, to: nowNs) >= everyS {
+            out.command = c
+            lastCommandNs = nowNs
+        }
+    }
+
+    private mutating func hold(_ ap: AutopilotView, _ out: inout FlightOutputs) {
+        if !holdValid {
+            holdPoint = ap.position
+            holdValid = true
+        }
+        out.setpoint = holdPoint
+    }
+
+    private mutating func skipLeg() {
+        guard phase != .idle && phase != .done else { return }
+        notDelivered += 1
+        if rope.lengthM > 0.1 || phase == .lower || phase == .settle || phase == .release {
+            afterRetractReturn = false
+            enter(.retract)
+            released = false
+            legIndex += 1
+            return
+        }
+        legIndex += 1
+        nextLeg()
+    }
+
+    private mutating func goHome() {
+        guard phase != .idle && phase != .done && phase != .landNow else { return }
+        // Deliveries not yet made are not made.
+        if !returning {
+            for l in plan.legs[min(legIndex, plan.legs.count)...] where l.kind != .waypoint { notDelivered += 1 }
+        }
+        legIndex = plan.legs.count
+        returning = true
+        if rope.lengthM > 0.1 || phase == .lower || phase == .settle || phase == .release {
+            afterRetractReturn = true
+            released = false
+            enter(.retract)
+            return
+        }
+        enter(.transit, .leg)
+    }
+
+    private mutating func nextLeg() {
+        holdValid = false
+        retries = 0
+        attempts = 0
+        if legIndex < plan.legs.count {
+            enter(.transit, .leg)
+        } else if plan.returnHome && !returning {
+            returning = true
+            enter(.transit, .leg)
+        } else {
+            finish()
+        }
+    }
+
+    private mutating func finish() {
+        if returning || plan.returnHome {
+            outcome = notDelivered == 0 ? .delivered : .returned
+        } else {
+            outcome = notDelivered == 0 ? (plan.legs.last?.kind == .land ? .landed : .delivered) : .aborted
+        }
+        enter(.done, .finished, Double(outcome.rawValue))
+    }
+
+    private func isCold(_ s: SensorSnapshot) -> Bool { s.batteryOK && s.batteryTemperatureC < config.coldBelowC }
+
+    // MARK: the tick
+
+    public mutating func step(_ s: SensorSnapshot, _ ap: AutopilotView) -> FlightOutputs {
+        nowNs = s.nowNs
+        let dt = lastStepNs == 0 ? 0.01 : Math.clamp(Math.seconds(from: lastStepNs, to: nowNs), 0.001, 0.5)
+        lastStepNs = nowNs
+        if ap.positionNs != 0 { frame.local(ap.position, atNs: ap.positionNs) }
+        if s.gnssNew, let fix = s.gnss { frame.gnss(fix) }
+        rope.update(s)
+        if s.batteryOK {
+            let k = dt / (20 + dt)
+            currentA = currentA == 0 ? s.batteryCurrentA : currentA + (s.batteryCurrentA - currentA) * k
+            reservePct = isCold(s) ? config.reservePctCold : config.reservePct
+        }
+
+        var out = FlightOutputs()
+        out.brake = true
+        if phase == .idle || phase == .done { return out }
+
+        // Autopilot link: everything waits (winch braked) until it is back.
+        if phase != .preflight && phase != .autopilotLost {
+            if !ap.connected {
+                if apLostSinceNs == 0 {
+                    apLostSinceNs = nowNs
+                    emit(.autopilotLost)
+                }
+                if Math.seconds(from: apLostSinceNs, to: nowNs) > config.autopilotLostS {
+                    outcome = .aborted
+                    enter(.autopilotLost, .autopilotLost)
+                }
+                out.setpoint = holdValid ? holdPoint : ap.position
+                return out
+            } else if apLostSinceNs != 0 {
+                apLostSinceNs = 0
+                emit(.autopilotBack)
+            }
+        }
+        if phase == .autopilotLost { return out }
+
+        let airborne = ap.armed && phase != .preflight && phase != .arming && phase != .onPad
+        if airborne { failsafes(s, ap) }
+
+        switch phase {
+        case .idle, .done, .autopilotLost: break
+        case .preflight: preflight(s, ap, &out)
+        case .arming: arming(s, ap, &out)
+        case .takeoff, .padTakeoff: takeoff(s, ap, &out)
+        case .transit: transit(s, ap, &out)
+        case .align, .descend, .goAround, .touchdown: landing(s, ap, dt, &out)
+        case .onPad: onPad(s, ap, &out)
+        case .dropAlign, .weigh, .lower, .settle, .release, .retract, .snagRecovery, .cutRope:
+            drop(s, ap, dt, &out)
+        case .hold:
+            hold(ap, &out)
+        case .landNow:
+            command(.mode(.land), &out, everyS: 2)
+            out.setpoint = nil
+            if !ap.armed && Math.seconds(from: phaseSinceNs, to: nowNs) > 1 {
+                outcome = .aborted
+                enter(.done, .finished, Double(MissionOutcome.aborted.rawValue))
+            }
+        }
+        if let sp = out.setpoint { out.setpoint = clampCeiling(sp) }
+        return out
+    }
+
+    // MARK: failsafes
+
+    private mutating func failsafes(_ s: SensorSnapshot, _ ap: AutopilotView) {
+        // GNSS: transit carries on on the learned frame for a while; then home.
+        if !frame.fresh(nowNs: nowNs) {
+            if gnssLostSinceNs == 0 { gnssLostSinceNs = nowNs; emit(.gnssLost) }
+            if phase == .transit && !returning && Math.seconds(from: gnssLostSinceNs, to: nowNs) > config.gnssLostReturnS {
+                goHome()
+            }
+        } else if gnssLostSinceNs != 0 {
+            gnssLostSinceNs = 0
+            emit(.gnssBack)
+        }
+        // Battery gauge.
+        if !s.batteryOK {
+            if batteryLostSinceNs == 0 { batteryLostSinceNs = nowNs }
+            if Math.seconds(from: batteryLostSinceNs, to: nowNs) > 3 && batteryLostSinceNs != 1 {
+                batteryLostSinceNs = 1 // acted on once
+                emit(.batteryLost)
+                if config.batteryLostPolicy == "land" { enter(.landNow, .batteryLost) } else if !returning { goHome() }
+            }
+            return
+        }
+        if batteryLostSinceNs > 1 { batteryLostSinceNs = 0 }
+        // Geofence.
+        let homeLocal = frame.toLocal(plan.home)
+        let fromHome = (ap.position - homeLocal).horizontal
+        if frame.initialized && fromHome > config.geofenceRadiusM && !returning {
+            emit(.geofence, fromHome)
+            goHome()
+            return
+        }
+        // Energy: what it takes to finish this leg and get home, and to get home now.
+        guard frame.initialized, s.batteryFullAh > 0, currentA > 0 else { return }
+        let speed = max(2, config.cruiseSpeedMps - config.windAllowanceMps)
+        let alt = max(0, homeLocal.d - ap.position.d)
+        let landS = alt / 1.0 + 60
+        let homeAh = (fromHome / speed + landS) * currentA / 3600
+        let homePct = (s.batteryRemainingAh - homeAh) / s.batteryFullAh * 100
+        projectedLandingPct = homePct
+        if homePct < reservePct - config.criticalMarginPct && phase != .landNow && phase != .touchdown {
+            enter(.landNow, .batteryLand, homePct)
+            return
+        }
+        guard !returning, let l = leg, l.kind != .waypoint else { return }
+        let t = frame.toLocal(l.target)
+        let toTarget = (ap.position - t).horizontal
+        let targetHome = (t - homeLocal).horizontal
+        let workS: Double = phase == .retract || phase == .snagRecovery || phase == .cutRope ? 30 : 120
+        let legAh = ((toTarget + targetHome) / speed + workS + landS) * currentA / 3600
+        let legPct = (s.batteryRemainingAh - legAh) / s.batteryFullAh * 100
+        if legPct < reservePct && phase != .retract && phase != .snagRecovery && phase != .cutRope {
+            emit(.batterySkip, legPct)
+            goHome()
+        }
+    }
+
+    // MARK: phases
+
+    private mutating func preflight(_ s: SensorSnapshot, _ ap: AutopilotView, _ out: inout FlightOutputs) {
+        // Wait up to 5 s for everything to report, then judge once.
+        if inPhaseS() < 5 && !(ap.connected && s.batteryOK && frame.fresh(nowNs: nowNs)) { return }
+        var refusal: MissionNote = .none
+        let needsRope = plan.legs.contains { $0.kind == .drop }
+        let cold = isCold(s)
+        if plan.legs.isEmpty && !plan.returnHome { refusal = .preflightPlan }
+        else if !ap.connected { refusal = .preflightAutopilot }
+        else if !s.batteryOK || s.batterySoCPct < (cold ? config.minTakeoffPctCold : config.minTakeoffPct) {
+            refusal = .preflightBattery
+        } else if let g = s.gnss, g.usable, frame.fresh(nowNs: nowNs), !config.landRequireRTK || g.rtkFixed {
+            // fine
+        } else { refusal = .preflightGNSS }
+        if refusal == .none && needsRope && (!s.encoderOK || !s.tensionOK) { refusal = .preflightSensors }
+        if refusal == .none && needsRope && s.hookLatched == false { refusal = .preflightHook }
+        if refusal == .none {
+            var prev = plan.home
+            var distance = 0.0
+            var work = 0.0
+            for l in plan.legs {
+                let fromHome = plan.home.ned(to: l.target).horizontal
+                if fromHome > config.geofenceRadiusM { refusal = .preflightGeofence }
+                if cold && fromHome > config.coldRadiusM && refusal == .none { refusal = .preflightColdRadius }
+                distance += prev.ned(to: l.target).horizontal
+                prev = l.target
+                if l.kind == .drop { work += 120 }
+                if l.kind == .land { work += 120 + config.cruiseAltitudeM / 1.0 * 2 }
+            }
+            distance += prev.ned(to: plan.home).horizontal
+            if refusal == .none && s.batteryFullAh > 0 {
+                let current = max(s.batteryCurrentA, 0) > 5 ? s.batteryCurrentA : hoverCurrentGuess(s)
+                let speed = max(2, config.cruiseSpeedMps - config.windAllowanceMps)
+                let seconds = distance / speed + work + config.cruiseAltitudeM * 2 + 60
+                let need = seconds * current / 3600
+                let pct = (s.batteryRemainingAh - need) / s.batteryFullAh * 100
+                projectedLandingPct = pct
+                if pct < (cold ? config.reservePctCold : config.reservePct) { refusal = .preflightEnergy }
+            }
+        }
+        if refusal != .none {
+            outcome = .aborted
+            enter(.done, refusal)
+            return
+        }
+        enter(.arming)
+    }
+
+    /// Before take-off the pack idles: the energy check assumes the hover current of a
+    /// typical pack draw (its discharge rate at 1C, the conservative side for these packs).
+    private func hoverCurrentGuess(_ s: SensorSnapshot) -> Double { max(s.batteryFullAh * 3, 30) }
+
+    private mutating func arming(_ s: SensorSnapshot, _ ap: AutopilotView, _ out: inout FlightOutputs) {
+        // Stream a hold setpoint so that an OFFBOARD switch is accepted.
+        out.setpoint = ap.position
+        if !ap.guided {
+            command(.mode(.guided), &out)
+        } else if !ap.armed {
+            command(.arm, &out)
+        } else {
+            lastCommandNs = 0
+            takeoffGroundD = ap.position.d
+            enter(.takeoff)
+        }
+        if inPhaseS() > 20 {
+            outcome = .aborted
+            enter(.done, .commandRefused)
+        }
+    }
+
+    private mutating func takeoff(_ s: SensorSnapshot, _ ap: AutopilotView, _ out: inout FlightOutputs) {
+        let goalD = takeoffGroundD - config.cruiseAltitudeM
+        if !holdValid { holdPoint = ap.position; holdValid = true }
+        if config.autopilot == "ardupilot" {
+            // ArduPilot climbs on its own take-off command; setpoints would override it.
+            if ap.landedState == 1 || ap.landedState == 0 { command(.takeoff(altitudeM: config.cruiseAltitudeM), &out, everyS: 2) }
+        } else {
+            out.setpoint = NED(holdPoint.n, holdPoint.e, goalD)
+        }
+        if ap.position.d < goalD + 1.0 {
+            holdValid = false
+            enter(.transit, .leg)
+        } else if inPhaseS() > 10 && ap.landedState == 1 && !ap.armed {
+            outcome = .aborted
+            enter(.done, .commandRefused)
+        }
+    }
+
+    private mutating func transit(_ s: SensorSnapshot, _ ap: AutopilotView, _ out: inout FlightOutputs) {
+        let l = target
+        let homeD = frame.toLocal(plan.home).d
+        let t = frame.toLocal(l.target)
+        let cruiseD = min(homeD, t.d) - config.cruiseAltitudeM
+        let dist = (ap.position - t).horizontal
+        // Climb before going (the cruise altitude clears the trees).
+        if ap.position.d > cruiseD + 3 && dist > 20 {
+            out.setpoint = NED(ap.position.n, ap.position.e, cruiseD)
+            if !holdValid { holdPoint = ap.position; holdValid = true }
+            out.setpoint = NED(holdPoint.n, holdPoint.e, cruiseD)
+            return
+        }
+        holdValid = false
+        out.setpoint = NED(t.n, t.e, cruiseD)
+        targetErrorM = dist
+        if dist < config.arrivalRadiusM && ap.velocity.horizontal < 1.0 {
+            switch l.kind {
+            case .waypoint:
+                legIndex += 1
+                nextLeg()
+            case .land:
+                retries = 0
+                enter(.align, .arrived, dist)
+            case .drop:
+                enter(.dropAlign, .arrived, dist)
+            }
+        }
+    }
+
+    // Precision landing: align, staged descent, go-around, touchdown, disarm.
+    private mutating func landing(_ s: SensorSnapshot, _ ap: AutopilotView, _ dt: Double, _ out: inout FlightOutputs) {
+        let t = frame.toLocal(target.target)
+        let err = (ap.position - t).horizontal
+        targetErrorM = err
+        let h = t.d - ap.position.d
+        heightAboveTargetM = h
+        let fresh = frame.fresh(nowNs: nowNs)
+        let rtk = frame.lastQuality == 2
+        let approachD = t.d - config.landApproachAltitudeM
+        switch phase {
+        case .align:
+            out.setpoint = NED(t.n, t.e, approachD)
+            if ap.throttle > 0 && abs(ap.velocity.d) < 0.3 { hoverThrottle += (ap.throttle - hoverThrottle) * min(1, dt / 2) }
+            let settledHeight = abs(ap.position.d - approachD) < 0.7
+            if fresh && err < config.landAlignErrorM && settledHeight && (rtk || !config.landRequireRTK) {
+                if timerNs == 0 { timerNs = nowNs }
+                if Math.seconds(from: timerNs, to: nowNs) >= config.landAlignHoldS {
+                    descentD = ap.position.d
+                    enter(.descend, .aligned, err)
+                }
+            } else {
+                timerNs = 0
+            }
+            // Waiting for a fix too long: the retry policy decides.
+            if !fresh || (config.landRequireRTK && !rtk) {
+                if timer2Ns == 0 { timer2Ns = nowNs }
+                if Math.seconds(from: timer2Ns, to: nowNs) > config.landFixWaitS * 3 { landingFailed(ap, &out) }
+            } else { timer2Ns = 0 }
+        case .descend:
+            let speed: Double, bound: Double
+            if h > config.landSlowBelowM { speed = config.landFastSpeedMps; bound = config.landFastErrorM }
+            else if h > config.landFinalBelowM { speed = config.landSlowSpeedMps; bound = config.landSlowErrorM }
+            else { speed = config.landFinalSpeedMps; bound = config.landFinalErrorM }
+            let needRTK = config.landRequireRTK && h <= config.landSlowBelowM
+            let fixOK = fresh && (!needRTK || rtk)
+            if !fixOK && wasRTK && needRTK && fresh { emit(.rtkLost) }
+            wasRTK = fixOK
+            var vff = 0.0
+            if fixOK && err <= bound {
+                descentD = min(descentD + speed * dt, t.d + 0.6)
+                vff = speed
+                timerNs = 0
+            } else {
+                // Hold the height; too far off for too long, or no usable fix: go around.
+                if timerNs == 0 { timerNs = nowNs }
+                let waited = Math.seconds(from: timerNs, to: nowNs)
+                if (fixOK && err > 2 * bound && waited > 1.0) || (!fixOK && waited > config.landFixWaitS) {
+                    retries += 1
+                    enter(.goAround, .goAround, err)
+                    out.setpoint = NED(t.n, t.e, approachD)
+                    return
+                }
+                // Do not let the setpoint run away below the vehicle while holding.
+                descentD = min(descentD, ap.position.d + 0.3)
+            }
+            out.setpoint = NED(t.n, t.e, descentD)
+            out.setpointVelocity = NED(0, 0, vff)
+            // Touchdown: low, not moving vertically, and the autopilot or the thrust agrees.
+            let still = abs(ap.velocity.d) < 0.2
+            let lowThrust = ap.throttle > 0 && ap.throttle < 0.6 * hoverThrottle
+            if h < 0.35 && still && (ap.landedState == 1 || lowThrust) {
+                if timer2Ns == 0 { timer2Ns = nowNs }
+                if Math.seconds(from: timer2Ns, to: nowNs) >= 0.4 {
+                    touchdownCount += 1
+                    enter(.touchdown, .touchdownDetected, err)
+                }
+            } else if ap.landedState == 1 && h < 1.0 {
+                if timer2Ns == 0 { timer2Ns = nowNs }
+                if Math.seconds(from: timer2Ns, to: nowNs) >= 1.0 { enter(.touchdown, .touchdownDetected, err) }
+            } else {
+                timer2Ns = 0
+            }
+        case .goAround:
+            out.setpoint = NED(t.n, t.e, approachD)
+            if abs(ap.position.d - approachD) < 0.7 {
+                if retries > config.landMaxRetries {
+                    landingFailed(ap, &out)
+                } else {
+                    enter(.align)
+                }
+            }
+        case .touchdown:
+            out.setpoint = NED(t.n, t.e, t.d + 0.6)
+            if ap.armed {
+                command(.disarm, &out)
+            } else {
+                lastCommandNs = 0
+                enter(.onPad, .disarmed, err)
+            }
+        default: break
+        }
+    }
+
+    private mutating func landingFailed(_ ap: AutopilotView, _ out: inout FlightOutputs) {
+        emit(.retriesExhausted)
+        if returning || config.landRetryPolicy == "land_here" {
+            enter(.landNow)
+        } else if config.landRetryPolicy == "hover" {
+            holdValid = false
+            enter(.hold)
+        } else {
+            notDelivered += 1
+            legIndex += 1
+            holdValid = false
+            goHome()
+        }
+    }
+
+    /// On a pad: at home the flight ends; elsewhere the parcel is left and it takes off again.
+    private mutating func onPad(_ s: SensorSnapshot, _ ap: AutopilotView, _ out: inout FlightOutputs) {
+        if returning || legIndex >= plan.legs.count {
+            finish()
+            return
+        }
+        // Leave the parcel: open the hook for two seconds.
+        if inPhaseS() < 2 {
+            out.hookOpen = true
+            return
+        }
+        if timer2Ns == 0 {
+            timer2Ns = nowNs
+            delivered += 1
+            emit(.delivered)
+        }
+        if legIndex + 1 >= plan.legs.count && !plan.returnHome {
+            legIndex += 1
+            finish()
+            return
+        }
+        // Take off again for the next leg (or home).
+        out.setpoint = ap.position
+        if !ap.guided {
+            command(.mode(.guided), &out)
+        } else if !ap.armed {
+            command(.arm, &out)
+        } else {
+            lastCommandNs = 0
+            holdValid = false
+            legIndex += 1
+            if legIndex >= plan.legs.count { returning = true }
+            takeoffGroundD = ap.position.d
+            enter(.takeoff)
+        }
+    }
+
+    // Rope drop: align at the drop height, weigh, lower, detect touchdown, release,
+    // retract (with snag recovery), then the next leg.
+    private mutating func drop(_ s: SensorSnapshot, _ ap: AutopilotView, _ dt: Double, _ out: inout FlightOutputs) {
+        let l = target
+        let t = frame.toLocal(l.target)
+        let holdD = t.d - dropAltitude(l)
+        let err = (ap.position - t).horizontal
+        targetErrorM = err
+        heightAboveTargetM = t.d - ap.position.d
+        out.setpoint = NED(t.n, t.e, holdD)
+        let L = rope.lengthM
+        let W = parcelWeightN
+        // Expected rope length at parcel touchdown on the station floor, and where the
+        // slow zone starts (above the roof).
+        let expectedL = dropAltitude(l) - config.hookBelowSkidsM - config.parcelHeightM
+        let slowL = max(0, dropAltitude(l) - l.roofHeightM - config.hookBelowSkidsM - config.parcelHeightM - config.lowerSlowMarginM)
+        let sensorsOK = s.encoderOK && s.tensionOK
+        switch phase {
+        case .dropAlign:
+            out.brake = true
+            let settled = abs(ap.position.d - holdD) < 0.5
+            if frame.fresh(nowNs: nowNs) && err < config.dropAlignErrorM && settled {
+                if timerNs == 0 { timerNs = nowNs }
+                if Math.seconds(from: timerNs, to: nowNs) >= 1.0 {
+                    weighSum = 0
+                    weighCount = 0
+                    enter(.weigh, .aligned, err)
+                }
+            } else { timerNs = 0 }
+            if inPhaseS() > 60 { emit(.noTouchdown); skipLeg() }
+        case .weigh:
+            out.brake = true
+            if !sensorsOK { emit(s.tensionOK ? .encoderLost : .tensionLost); skipLeg(); return }
+            if inPhaseS() > 0.3 {
+                weighSum += rope.tensionN
+                weighCount += 1
+            }
+            if inPhaseS() >= 0.8 {
+                parcelWeightN = weighCount > 0 ? weighSum / Double(weighCount) : 0
+                if parcelWeightN < 5 || s.hookLatched == false {
+                    emit(.emptyHook, parcelWeightN)
+                    skipLeg()
+                    return
+                }
+                released = false
+                enter(.lower, .weighed, parcelWeightN)
+            }
+        case .lower:
+            if !sensorsOK {
+                emit(s.tensionOK ? .encoderLost : .tensionLost)
+                skipLeg()
+                return
+            }
+            let final = config.lowerFinalSpeedMps
+            var v = final
+            if L < slowL {
+                let room = slowL - L
+                v = min(config.lowerSpeedMps, (final * final + 2 * config.lowerDecelMps2 * room).squareRoot())
+            }
+            out.brake = false
+            out.winch = Math.clamp((v + 0.5 * (v - rope.speedMps)) / config.winchMaxSpeedMps, -1, 1)
+            let inWindow = L > expectedL - config.touchdownWindowM
+            if inWindow && rope.tensionN < config.touchdownTensionRatio * W {
+                if timerNs == 0 { timerNs = nowNs }
+                if Math.seconds(from: timerNs, to: nowNs) >= config.touchdownHoldS {
+                    out.winch = 0
+                    out.brake = true
+                    enter(.settle)
+                }
+            } else {
+                timerNs = 0
+            }
+            if L > expectedL + config.touchdownWindowM {
+                emit(.noTouchdown, L)
+                skipLeg()
+            }
+        case .settle:
+            out.brake = true
+            out.winch = 0
+            if rope.tensionN > 0.6 * W {
+                emit(.falseTouchdown, rope.tensionN)
+                enter(.lower)
+                return
+            }
+            if abs(rope.speedMps) < 0.05 && rope.tensionN < config.touchdownTensionRatio * W {
+                if timerNs == 0 { timerNs = nowNs }
+                if Math.seconds(from: timerNs, to: nowNs) >= config.touchdownConfirmS {
+                    attempts = 0
+                    enter(.release, .parcelDown, L)
+                }
+            } else { timerNs = 0 }
+            if inPhaseS() > 5 {
+                // A partial set-down that never settles: a little more rope, then judge again.
+                enter(.lower)
+            }
+        case .release:
+            out.brake = true
+            let t = inPhaseS()
+            // Open; after the verify time check the switch and the tension; close and
+            // open again on a failure.
+            let cycle = config.releaseVerifyS + 0.5
+            let inCycle = t - Double(attempts) * cycle
+            out.hookOpen = inCycle < config.releaseVerifyS
+            if inCycle >= config.releaseVerifyS * 0.5 && s.hookLatched != true && rope.tensionN < config.touchdownTensionRatio * W {
+                released = true
+                delivered += 1
+                emit(.released, Math.seconds(from: phaseSinceNs, to: nowNs))
+                emit(.delivered)
+                afterRetractReturn = false
+                enter(.retract)
+                out.hookOpen = true
+                return
+            }
+            if inCycle >= cycle {
+                attempts += 1
+                if attempts >= config.releaseAttempts {
+                    emit(.hookJam)
+                    notDelivered += 1
+                    released = false
+                    legIndex += 1
+                    afterRetractReturn = false
+                    enter(.retract)
+                }
+            }
+        case .retract:
+            out.brake = false
+            out.hookOpen = released && inPhaseS() < 1.0
+            let home = s.drumHome == true || (s.encoderOK && L < 0.03)
+            if home {
+                out.winch = 0
+                out.brake = true
+                emit(.retracted)
+                attempts = 0
+                if released { legIndex += 1 }
+                released = false
+                if afterRetractReturn { afterRetractReturn = false; enter(.transit, .leg) } else { nextLeg() }
+                return
+            }
+            let v = min(config.retractSpeedMps, 0.15 + 0.8 * max(0, L))
+            out.winch = Math.clamp(-(v + 0.5 * (v + rope.speedMps)) / config.winchMaxSpeedMps, -1, 1)
+            if !s.encoderOK {
+                // Without the encoder, reel in slowly until the home switch, for a bounded time.
+                out.winch = -0.25
+                if inPhaseS() > 120 { out.winch = 0; out.brake = true; enter(.hold, .encoderLost) }
+                return
+            }
+            let limit = released ? config.snagTensionN : 2 * W + config.snagTensionN
+            let stalled = rope.speedMps > -0.05 && L > 0.2
+            if stalled { if timer2Ns == 0 { timer2Ns = nowNs } } else { timer2Ns = 0 }
+            let stallLong = timer2Ns != 0 && Math.seconds(from: timer2Ns, to: nowNs) > config.snagStallS && inPhaseS() > config.snagStallS
+            if (s.tensionOK && rope.tensionN > limit) || stallLong {
+                attempts += 1
+                emit(.snag, rope.tensionN)
+                snagPayoutStartM = L
+                out.winch = 0
+                enter(.snagRecovery)
+            }
+        case .snagRecovery:
+            // Pay out half a metre, wait, then try again; bounded.
+            let paid = L - snagPayoutStartM
+            if paid < 0.5 && inPhaseS() < 4 {
+                out.brake = false
+                out.winch = 0.3 / config.winchMaxSpeedMps
+            } else {
+                out.brake = true
+                out.winch = 0
+                if inPhaseS() > 5 {
+                    if attempts > config.snagAttempts {
+                        if released && config.snagCutRope {
+                            enter(.cutRope)
+                        } else {
+                            holdValid = false
+                            enter(.hold, .snag)
+                        }
+                    } else {
+                        enter(.retract, .snagCleared)
+                    }
+                }
+            }
+        case .cutRope:
+            out.brake = true
+            out.cutRope = inPhaseS() < 2
+            if inPhaseS() > 3 {
+                emit(.ropeCut)
+                if released { legIndex += 1 }
+                released = false
+                nextLeg()
+            }
+        default: break
+        }
+    }
+}
