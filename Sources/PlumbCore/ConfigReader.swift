@@ -154,6 +154,11 @@ public struct ConfigReader {
     }
 
     /// Whether the document has this key (does not mark it as read).
+    /// Marks a key as read by a caller that interprets it itself.
+    public mutating func acceptKey(_ key: String) {
+        markUsed(key)
+    }
+
     public mutating func has(_ key: String) -> Bool {
         document.entry(key) != nil
     }

@@ -22,7 +22,7 @@ public enum Math {
 }
 
 /// A horizontal-plus-vertical vector in a local north-east-down frame (m or m/s).
-public struct NED: Equatable {
+public struct NED: Equatable, Sendable {
     public var n: Double
     public var e: Double
     public var d: Double
@@ -41,7 +41,7 @@ public struct NED: Equatable {
 }
 
 /// A WGS-84 position: degrees, metres above the ellipsoid.
-public struct GeoPoint: Equatable {
+public struct GeoPoint: Equatable, Sendable {
     public var latDeg: Double
     public var lonDeg: Double
     public var altM: Double

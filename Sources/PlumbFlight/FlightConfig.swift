@@ -6,7 +6,7 @@ public struct FlightConfig: Equatable {
     /// "ardupilot" (GUIDED) or "px4" (OFFBOARD).
     public var autopilot = "ardupilot"
     public var cruiseAltitudeM: Double = 60
-    public var cruiseSpeedMps: Double = 10
+    public var cruiseSpeedMps: Double = 12
     /// Horizontal distance to a target at which transit ends, m.
     public var arrivalRadiusM: Double = 1.5
 
@@ -74,6 +74,9 @@ public struct FlightConfig: Equatable {
     public var coldRadiusM: Double = 5000
     /// Head-wind allowance in the energy-to-home estimate, m/s.
     public var windAllowanceMps: Double = 4
+    /// Pack current in cruise, A: the energy check before take-off (in flight the
+    /// measured current is used).
+    public var cruiseCurrentA: Double = 70
     /// Below the reserve by this much more: land where it is.
     public var criticalMarginPct: Double = 8
     public var geofenceRadiusM: Double = 20000
@@ -141,6 +144,7 @@ public struct FlightConfig: Equatable {
         d("failsafe.min_takeoff_pct_cold", &f.minTakeoffPctCold, 0...100)
         d("failsafe.cold_radius_m", &f.coldRadiusM, 100...100_000)
         d("failsafe.wind_allowance_mps", &f.windAllowanceMps, 0...20)
+        d("failsafe.cruise_current_a", &f.cruiseCurrentA, 1...1000)
         d("failsafe.critical_margin_pct", &f.criticalMarginPct, 0...50)
         d("failsafe.geofence_radius_m", &f.geofenceRadiusM, 50...200_000)
         d("failsafe.ceiling_m", &f.ceilingM, 10...500)

@@ -380,7 +380,7 @@ public struct Mission {
             }
             distance += prev.ned(to: plan.home).horizontal
             if refusal == .none && s.batteryFullAh > 0 {
-                let current = max(s.batteryCurrentA, 0) > 5 ? s.batteryCurrentA : hoverCurrentGuess(s)
+                let current = config.cruiseCurrentA
                 let speed = max(2, config.cruiseSpeedMps - config.windAllowanceMps)
                 let seconds = distance / speed + work + config.cruiseAltitudeM * 2 + 60
                 let need = seconds * current / 3600
@@ -396,10 +396,6 @@ public struct Mission {
         }
         enter(.arming)
     }
-
-    /// Before take-off the pack idles: the energy check assumes the hover current of a
-    /// typical pack draw (its discharge rate at 1C, the conservative side for these packs).
-    private func hoverCurrentGuess(_ s: SensorSnapshot) -> Double { max(s.batteryFullAh * 3, 30) }
 
     private mutating func arming(_ s: SensorSnapshot, _ ap: AutopilotView, _ out: inout FlightOutputs) {
         // Stream a hold setpoint so that an OFFBOARD switch is accepted.
