@@ -352,9 +352,10 @@ public struct Mission {
 
     private mutating func preflight(_ s: SensorSnapshot, _ ap: AutopilotView, _ out: inout FlightOutputs) {
         // Wait up to 5 s for everything to report, then judge once.
-        if inPhaseS() < 5 && !(ap.connected && s.batteryOK && frame.fresh(nowNs: nowNs)) { return }
-        var refusal: MissionNote = .none
         let needsRope = plan.legs.contains { $0.kind == .drop }
+        let ready = ap.connected && s.batteryOK && frame.fresh(nowNs: nowNs) && (!needsRope || s.hookLatched == true)
+        if inPhaseS() < 5 && !ready { return }
+        var refusal: MissionNote = .none
         let cold = isCold(s)
         if plan.legs.isEmpty && !plan.returnHome { refusal = .preflightPlan }
         else if !ap.connected { refusal = .preflightAutopilot }

@@ -12,7 +12,7 @@
 /// CRC-16/MCRF4XX (the "X.25" checksum of MAVLink): reflected polynomial 0x1021 (0x8408
 /// reversed), initial value 0xFFFF, no final XOR. A frame's checksum covers the header after
 /// the start marker and the payload, then the message's CRC_EXTRA byte.
-public struct MAVLinkCRC: Equatable {
+public struct MAVLinkCRC: Equatable, Sendable {
     public private(set) var value: UInt16 = 0xFFFF
 
     public init() {}
@@ -233,7 +233,7 @@ enum MAVPut {
 // MARK: - Messages
 
 /// HEARTBEAT (0): who the sender is, whether it is armed, and its mode.
-public struct MAVHeartbeat: Equatable {
+public struct MAVHeartbeat: Equatable, Sendable {
     public static let id: UInt32 = 0
     public static let crcExtra: UInt8 = 50
 
@@ -273,7 +273,7 @@ public struct MAVHeartbeat: Equatable {
 }
 
 /// COMMAND_LONG (76): a command with seven float parameters.
-public struct MAVCommandLong: Equatable {
+public struct MAVCommandLong: Equatable, Sendable {
     public static let id: UInt32 = 76
     public static let crcExtra: UInt8 = 152
 
@@ -324,7 +324,7 @@ public struct MAVCommandLong: Equatable {
 }
 
 /// COMMAND_ACK (77): the outcome of a command.
-public struct MAVCommandAck: Equatable {
+public struct MAVCommandAck: Equatable, Sendable {
     public static let id: UInt32 = 77
     public static let crcExtra: UInt8 = 143
 
@@ -364,7 +364,7 @@ public struct MAVCommandAck: Equatable {
 }
 
 /// The fields SET_POSITION_TARGET_LOCAL_NED and POSITION_TARGET_LOCAL_NED share.
-public struct MAVLocalTarget: Equatable {
+public struct MAVLocalTarget: Equatable, Sendable {
     public var timeBootMs: UInt32 = 0
     public var x: Float = 0
     public var y: Float = 0
@@ -406,7 +406,7 @@ public struct MAVLocalTarget: Equatable {
 }
 
 /// SET_POSITION_TARGET_LOCAL_NED (84): a setpoint for the autopilot's guided/offboard mode.
-public struct MAVSetPositionTargetLocalNED: Equatable {
+public struct MAVSetPositionTargetLocalNED: Equatable, Sendable {
     public static let id: UInt32 = 84
     public static let crcExtra: UInt8 = 143
 
@@ -434,7 +434,7 @@ public struct MAVSetPositionTargetLocalNED: Equatable {
 }
 
 /// POSITION_TARGET_LOCAL_NED (85): the setpoint the autopilot is actually using.
-public struct MAVPositionTargetLocalNED: Equatable {
+public struct MAVPositionTargetLocalNED: Equatable, Sendable {
     public static let id: UInt32 = 85
     public static let crcExtra: UInt8 = 140
 
@@ -455,7 +455,7 @@ public struct MAVPositionTargetLocalNED: Equatable {
 }
 
 /// LOCAL_POSITION_NED (32): position and velocity in the autopilot's local NED frame.
-public struct MAVLocalPositionNED: Equatable {
+public struct MAVLocalPositionNED: Equatable, Sendable {
     public static let id: UInt32 = 32
     public static let crcExtra: UInt8 = 185
 
@@ -488,7 +488,7 @@ public struct MAVLocalPositionNED: Equatable {
 }
 
 /// GLOBAL_POSITION_INT (33): the fused global position.
-public struct MAVGlobalPositionInt: Equatable {
+public struct MAVGlobalPositionInt: Equatable, Sendable {
     public static let id: UInt32 = 33
     public static let crcExtra: UInt8 = 104
 
@@ -531,7 +531,7 @@ public struct MAVGlobalPositionInt: Equatable {
 }
 
 /// VFR_HUD (74): the classic head-up display values; the throttle is what we use.
-public struct MAVVFRHUD: Equatable {
+public struct MAVVFRHUD: Equatable, Sendable {
     public static let id: UInt32 = 74
     public static let crcExtra: UInt8 = 20
 
@@ -569,7 +569,7 @@ public struct MAVVFRHUD: Equatable {
 }
 
 /// EXTENDED_SYS_STATE (245): VTOL state and landed state.
-public struct MAVExtendedSysState: Equatable {
+public struct MAVExtendedSysState: Equatable, Sendable {
     public static let id: UInt32 = 245
     public static let crcExtra: UInt8 = 130
 
@@ -594,7 +594,7 @@ public struct MAVExtendedSysState: Equatable {
 }
 
 /// LANDING_TARGET (149): where a landing target is, as seen by the companion's sensor.
-public struct MAVLandingTarget: Equatable {
+public struct MAVLandingTarget: Equatable, Sendable {
     public static let id: UInt32 = 149
     public static let crcExtra: UInt8 = 200
 
@@ -656,7 +656,7 @@ public struct MAVLandingTarget: Equatable {
 }
 
 /// STATUSTEXT (253): a human-readable message from the autopilot.
-public struct MAVStatusText: Equatable {
+public struct MAVStatusText: Equatable, Sendable {
     public static let id: UInt32 = 253
     public static let crcExtra: UInt8 = 83
     public static let textSize = 50
@@ -705,7 +705,7 @@ public struct MAVStatusText: Equatable {
 }
 
 /// One decoded MAVLink message of the subset; anything else is `.unknown(id)`.
-public enum MAVLinkMessage: Equatable {
+public enum MAVLinkMessage: Equatable, Sendable {
     case heartbeat(MAVHeartbeat)
     case commandLong(MAVCommandLong)
     case commandAck(MAVCommandAck)
@@ -857,7 +857,7 @@ public struct MAVLinkSender {
 // MARK: - Parsing
 
 /// One received MAVLink 2 frame, decoded.
-public struct MAVLinkPacket: Equatable {
+public struct MAVLinkPacket: Equatable, Sendable {
     public var sequence: UInt8
     public var systemId: UInt8
     public var componentId: UInt8
@@ -881,7 +881,7 @@ public struct MAVLinkPacket: Equatable {
 }
 
 /// What the parser saw. Nothing is dropped without being counted.
-public struct MAVLinkParserStats: Equatable {
+public struct MAVLinkParserStats: Equatable, Sendable {
     /// MAVLink 2 frames accepted (known and unknown message ids).
     public var frames: UInt32 = 0
     /// Frames whose checksum did not match (the parser resynchronised after each).
@@ -890,7 +890,7 @@ public struct MAVLinkParserStats: Equatable {
     public var unknownMessages: UInt32 = 0
     /// Accepted frames that carried a signature.
     public var signedFrames: UInt32 = 0
-    /// MAVLink 1 frames skipped whole.
+    /// MAVLink 1 frames (of the messages this subset knows, checksum verified) skipped whole.
     public var mavlink1Skipped: UInt32 = 0
     /// Start markers followed by incompatibility flags this parser does not understand.
     public var unsupportedFlags: UInt32 = 0
@@ -974,10 +974,10 @@ public struct MAVLinkParser {
                 let len = Int(buffer[1])
                 let total = MAVLinkWire.headerSizeV1 + len + MAVLinkWire.checksumSize
                 if count < total { return nil }
-                let id = UInt32(buffer[5])
-                if let extra = MAVLinkMessage.crcExtra(for: id),
-                   !checksumMatches(from: 1, to: MAVLinkWire.headerSizeV1 + len, extra: extra) {
-                    stats.crcErrors &+= 1
+                // Only a MAVLink 1 frame whose checksum verifies is skipped whole; anything
+                // else after 0xFE is scanned byte by byte like garbage.
+                guard let extra = MAVLinkMessage.crcExtra(for: UInt32(buffer[5])),
+                      checksumMatches(from: 1, to: MAVLinkWire.headerSizeV1 + len, extra: extra) else {
                     discardToNextStart(from: 1)
                     continue
                 }
@@ -994,20 +994,21 @@ public struct MAVLinkParser {
                 continue
             }
             if count < MAVLinkWire.headerSize { return nil }
+            let id = UInt32(buffer[7]) | UInt32(buffer[8]) << 8 | UInt32(buffer[9]) << 16
+            let extra = MAVLinkMessage.crcExtra(for: id)
+            if extra == nil && id > MAVLinkParser.largestPlausibleId {
+                // Unverifiable and outside every published message set: most likely a
+                // start marker inside garbage. Look for the next one instead of waiting
+                // for the length this header claims.
+                stats.implausibleIds &+= 1
+                discardToNextStart(from: 1)
+                continue
+            }
             let len = Int(buffer[1])
             let signed = incompat & MAVLinkWire.incompatSigned != 0
             let body = MAVLinkWire.headerSize + len
             let total = body + MAVLinkWire.checksumSize + (signed ? MAVLinkWire.signatureSize : 0)
             if count < total { return nil }
-            let id = UInt32(buffer[7]) | UInt32(buffer[8]) << 8 | UInt32(buffer[9]) << 16
-            let extra = MAVLinkMessage.crcExtra(for: id)
-            if extra == nil && id > MAVLinkParser.largestPlausibleId {
-                // Unverifiable and outside every published message set: most likely a
-                // start marker inside garbage. Look for the next one instead.
-                stats.implausibleIds &+= 1
-                discardToNextStart(from: 1)
-                continue
-            }
             if let extra, !checksumMatches(from: 1, to: body, extra: extra) {
                 stats.crcErrors &+= 1
                 discardToNextStart(from: 1)
