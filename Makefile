@@ -48,7 +48,7 @@ dissector: deps
 
 # The LD_PRELOAD fake /dev under libgpiod's and i2c-tools' own programs, host and aarch64.
 hil-preload: deps
-	bash HIL/preload/test.sh
+	BUILD_DIR=build/hil bash HIL/preload/test.sh
 
 # The systemd unit's exposure score, and sd_notify (READY, WATCHDOG, STOPPING) from the
 # host daemon and from the firmware under qemu.

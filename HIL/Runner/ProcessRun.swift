@@ -1,9 +1,251 @@
 import Foundation
+import PlumbCore
+import PlumbFlight
+import PlumbHAL
 
-/// Runs a scenario against the unchanged daemon over the faked /dev (filled in below).
+/// Runs a scenario against the unchanged daemon: the host `plumbd` (process mode) or the
+/// aarch64 `plumbd` under qemu-aarch64 (firmware mode), each with the LD_PRELOAD library
+/// of HIL/preload, which puts /dev/i2c-N, /dev/gpiochip0 and the clock on this simulator.
+/// Lockstep: the world moves only while the daemon sleeps, to the time it sleeps until.
 public struct ProcessRun {
+    public struct Paths {
+        public var daemon: String
+        public var preload: String
+        public var qemu: String?
+        public static func resolve(firmware: Bool) throws -> Paths {
+            let fm = FileManager.default
+            let env = ProcessInfo.processInfo.environment
+            if firmware {
+                let d = env["PLUMB_FIRMWARE"] ?? "build/aarch64/plumbd"
+                let p = env["PLUMB_PRELOAD_AARCH64"] ?? "build/hil/plumbfake-aarch64.so"
+                guard fm.fileExists(atPath: d) else { throw HILError.setup("firmware mode needs \(d) (make firmware)") }
+                guard fm.fileExists(atPath: p) else { throw HILError.setup("firmware mode needs \(p) (make hil-preload)") }
+                return Paths(daemon: d, preload: p, qemu: env["PLUMB_QEMU"] ?? "qemu-aarch64")
+            }
+            var d = env["PLUMB_DAEMON"] ?? ""
+            if d.isEmpty {
+                for c in [".build/release/plumbd", ".build/debug/plumbd"] where fm.fileExists(atPath: c) { d = c; break }
+            }
+            let p = env["PLUMB_PRELOAD"] ?? "build/hil/plumbfake.so"
+            guard fm.fileExists(atPath: d) else { throw HILError.setup("process mode needs a host plumbd (swift build --product plumbd)") }
+            guard fm.fileExists(atPath: p) else { throw HILError.setup("process mode needs \(p) (make hil-preload)") }
+            return Paths(daemon: d, preload: p, qemu: nil)
+        }
+    }
+
     public static func run(_ scenario: Scenario, seed: UInt64, boardPath: String, workDir: String, firmware: Bool,
                            progress: ((String) -> Void)?) throws -> RunResult {
-        throw HILError.setup("process mode: not available yet")
+        let wallStart = Date()
+        let paths = try Paths.resolve(firmware: firmware)
+        let sim = try ScenarioSim(scenario: scenario, seed: seed, lineLevels: .physical)
+        try FileManager.default.createDirectory(atPath: workDir, withIntermediateDirectories: true)
+        let missionPath = workDir + "/mission.toml"
+        try scenario.missionFile().write(toFile: missionPath, atomically: true, encoding: .utf8)
+
+        // The autopilot's UDP socket (ours) and the daemon's port.
+        let ap = try LoopbackUDP()
+        let daemonPort = try LoopbackUDP.freePort()
+        let configText = scenarioConfigText(scenario, missionPath: missionPath).replacingOccurrences(
+            of: "[autopilot]\n", with: "[autopilot]\nlisten = \"127.0.0.1:\(daemonPort)\"\naddress = \"127.0.0.1:\(ap.port)\"\n")
+        let configPath = workDir + "/plumbd.toml"
+        try configText.write(toFile: configPath, atomically: true, encoding: .utf8)
+
+        let socketPath = workDir + "/hil.sock"
+        try? FileManager.default.removeItem(atPath: socketPath)
+        let c = sim.coupling
+        let chip = FakeChip(number: 0, label: "pinctrl-sim", lines: [
+            .input(c.hookLatchedLine), .input(c.drumHomeLine), .input(c.gnssPPSLine), .output(c.brakeLine),
+            .output(c.cutterArmLine), .output(c.cutterFireLine), .output(c.statusLEDLine),
+        ])
+        let server = try FakeDevServer(socketPath: socketPath, buses: [1: sim.models(onBus: 1), 2: sim.models(onBus: 2)],
+                                       chips: [chip], virtualClock: true, realtimeBaseNs: 1_763_856_000_000_000_000)
+        server.log = { _ in }
+        defer { server.close() }
+
+        let p = Process()
+        var args = ["--config", configPath, "--board", boardPath]
+        var env = ProcessInfo.processInfo.environment
+        env["PLUMB_HIL_SOCKET"] = socketPath
+        if let qemu = paths.qemu {
+            p.executableURL = URL(fileURLWithPath: try which(qemu))
+            args = ["-L", "/usr/aarch64-linux-gnu", "-E", "PLUMB_HIL_SOCKET=\(socketPath)", "-E", "LD_PRELOAD=\(paths.preload)",
+                    paths.daemon] + args
+        } else {
+            p.executableURL = URL(fileURLWithPath: paths.daemon)
+            env["LD_PRELOAD"] = paths.preload
+        }
+        p.arguments = args
+        p.environment = env
+        let errPipe = Pipe()
+        p.standardError = errPipe
+        p.standardOutput = FileHandle.nullDevice
+        let log = DaemonLog()
+        errPipe.fileHandleForReading.readabilityHandler = { h in log.append(h.availableData) }
+        try p.run()
+        defer { if p.isRunning { p.terminate() } }
+
+        let limitNs = UInt64(scenario.timeLimitS * 1e9)
+        var apBytes: [UInt8] = []
+        var outcome: String? = nil
+        var lastProgressS = -30.0
+        var exited = false
+        loop: while true {
+            switch server.serveUntilAllSleep(timeoutMs: 30_000) {
+            case .allSleeping(let deadline):
+                let now = server.nowNs
+                // What the daemon sent in its last tick reaches the autopilot now.
+                while let d = ap.receive() { sim.autopilotInput(d, nowNs: now) }
+                for line in log.take() {
+                    if let o = handle(line, sim: sim) { outcome = o }
+                }
+                if outcome != nil || now >= limitNs { break loop }
+                let next = deadline ?? (now + 10_000_000)
+                sim.step(toNs: next)
+                apBytes.removeAll(keepingCapacity: true)
+                sim.autopilotOutput(nowNs: next, into: &apBytes)
+                if !apBytes.isEmpty { ap.send(apBytes, toPort: daemonPort) }
+                server.advance(toNs: next)
+                let s = Double(next) / 1e9
+                if let progress, s - lastProgressS >= 30 {
+                    lastProgressS = s
+                    progress(String(format: "t=%5.0f s  %-14@ alt %5.1f m  rope %4.1f m  battery %3.0f %%", s,
+                                    sim.states.last?.name ?? "-", sim.world.heightAboveGroundM, sim.world.winch.ropeOutM,
+                                    sim.world.battery.socFraction * 100))
+                }
+            case .timeout:
+                throw HILError.setup("the daemon stopped answering (no sleep within 30 s of wall time); log:\n" + log.tail())
+            case .noClients, .clientDisconnected:
+                if !p.isRunning { exited = true; break loop }
+                if server.clientCount == 0 && Date().timeIntervalSince(wallStart) > 30 {
+                    throw HILError.setup("the daemon never connected to the simulator; log:\n" + log.tail())
+                }
+            }
+        }
+        let endNs = server.nowNs
+        if p.isRunning {
+            p.terminate()
+            // Let it put the outputs safe; time must move for its sleeps.
+            for _ in 0..<200 where p.isRunning {
+                if case .allSleeping(let d) = server.serveUntilAllSleep(timeoutMs: 50) { server.advance(toNs: d ?? server.nowNs + 10_000_000) }
+            }
+        }
+        p.waitUntilExit()
+        errPipe.fileHandleForReading.readabilityHandler = nil
+        for line in log.take() { if let o = handle(line, sim: sim) { outcome = o } }
+        try log.all().write(toFile: workDir + "/plumbd.log", atomically: true, encoding: .utf8)
+        if exited && outcome == nil {
+            throw HILError.setup("the daemon exited (status \(p.terminationStatus)) before the mission ended; log:\n" + log.tail())
+        }
+        return RunResult(sim: sim, outcome: outcome ?? "timeout", simSeconds: Double(endNs) / 1e9,
+                         wallSeconds: Date().timeIntervalSince(wallStart), mode: firmware ? "firmware" : "process")
+    }
+
+    /// Mission lines of the daemon's log: state changes (with the daemon's own time) and the outcome.
+    static func handle(_ line: String, sim: ScenarioSim) -> String? {
+        guard let r = line.range(of: "mission ") else { return nil }
+        let rest = line[r.upperBound...]
+        if rest.hasPrefix("outcome=") {
+            return String(rest.dropFirst("outcome=".count).prefix { $0 != " " })
+        }
+        guard rest.hasPrefix("t="), let sp = rest.firstIndex(of: " "), let t = Double(rest[rest.index(rest.startIndex, offsetBy: 2)..<sp]),
+              let ph = rest.range(of: "phase=") else { return nil }
+        let name = rest[ph.upperBound...].prefix { $0 != " " }
+        let ns = UInt64((t * 1e9).rounded())
+        sim.phase(String(name), atNs: ns)
+        if let colon = rest.range(of: ": ") { sim.note("mission: " + rest[colon.upperBound...], atNs: ns) }
+        return nil
+    }
+
+    static func which(_ name: String) throws -> String {
+        if name.contains("/") { return name }
+        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":") {
+            let p = String(dir) + "/" + name
+            if FileManager.default.isExecutableFile(atPath: p) { return p }
+        }
+        throw HILError.setup("\(name) not found on PATH")
+    }
+}
+
+/// The daemon's standard error, collected from another thread.
+final class DaemonLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var pending = Data()
+    private var lines: [String] = []
+    private var everything = ""
+
+    func append(_ d: Data) {
+        lock.lock()
+        defer { lock.unlock() }
+        pending.append(d)
+        while let nl = pending.firstIndex(of: 0x0A) {
+            let line = String(decoding: pending[pending.startIndex..<nl], as: UTF8.self)
+            pending.removeSubrange(pending.startIndex...nl)
+            lines.append(line)
+            everything += line + "\n"
+        }
+    }
+
+    func take() -> [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        let l = lines
+        lines.removeAll()
+        return l
+    }
+
+    func all() -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        return everything
+    }
+
+    func tail() -> String { all().split(separator: "\n").suffix(20).joined(separator: "\n") }
+}
+
+/// A non-blocking UDP socket on 127.0.0.1 (the simulated autopilot's end).
+final class LoopbackUDP {
+    let fd: Int32
+    let port: UInt16
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        guard fd >= 0 else { throw HILError.setup("socket: errno \(errno)") }
+        self.fd = fd
+        var a = sockaddr_in()
+        a.sin_family = sa_family_t(AF_INET)
+        a.sin_addr.s_addr = inet_addr("127.0.0.1")
+        a.sin_port = 0
+        let ok = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard ok == 0 else { throw HILError.setup("bind: errno \(errno)") }
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        port = UInt16(bigEndian: a.sin_port)
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+    }
+
+    deinit { close(fd) }
+
+    static func freePort() throws -> UInt16 {
+        let s = try LoopbackUDP()
+        return s.port
+    }
+
+    func receive() -> [UInt8]? {
+        var buf = [UInt8](repeating: 0, count: 4096)
+        let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        guard n > 0 else { return nil }
+        return Array(buf[0..<n])
+    }
+
+    func send(_ bytes: [UInt8], toPort p: UInt16) {
+        var a = sockaddr_in()
+        a.sin_family = sa_family_t(AF_INET)
+        a.sin_addr.s_addr = inet_addr("127.0.0.1")
+        a.sin_port = p.bigEndian
+        _ = bytes.withUnsafeBytes { b in
+            withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                sendto(fd, b.baseAddress, b.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            } }
+        }
     }
 }

@@ -67,6 +67,9 @@ public struct Scenario {
     public var faults: [Fault] = []
     public var expectOutcome = "delivered"
     public var bounds = Bounds()
+    /// Bounds not met yet, by name, and why (`[expect] known_gaps`, `known_gap_reason`).
+    public var knownGaps: [String] = []
+    public var knownGapReason = ""
     /// World settings as read (section.key → number or text), applied by the world mapping.
     public var world: [(key: String, number: Double?, text: String?)] = []
     /// Config overrides for the daemon (`[config]` table: dotted key → TOML value text).
@@ -159,9 +162,9 @@ public struct Scenario {
             let k = "faults." + name
             r.acceptTable(k)
             var trigger = Trigger.time(0)
-            if let at = r.double(k + ".at_s", in: 0...36_000) {
+            if r.has(k + ".at_s"), let at = r.double(k + ".at_s", in: 0...36_000) {
                 trigger = .time(at)
-            } else if let w = r.string(k + ".when") {
+            } else if r.has(k + ".when"), let w = r.string(k + ".when") {
                 switch w {
                 case "parcel_released": trigger = .parcelReleased
                 case "airborne": trigger = .airborne
@@ -176,20 +179,26 @@ public struct Scenario {
             let kind = r.choice(k + ".kind", kinds) ?? "chip"
             s.faults.append(Fault(
                 name: name, trigger: trigger, afterS: r.double(k + ".after_s", in: 0...36_000, default: 0) ?? 0,
-                kind: kind, durationS: r.double(k + ".duration_s", in: 0...36_000),
+                kind: kind, durationS: r.has(k + ".duration_s") ? r.double(k + ".duration_s", in: 0...36_000) : nil,
                 device: r.string(k + ".device", default: "") ?? "", fault: r.string(k + ".fault", default: "") ?? "",
                 peakMps: r.double(k + ".peak_mps", in: 0...60, default: 0) ?? 0,
                 fromDeg: r.double(k + ".from_deg", in: 0...360, default: 0) ?? 0,
                 mode: r.string(k + ".mode", default: "") ?? ""))
         }
         s.expectOutcome = r.choice("expect.outcome", ["delivered", "returned", "landed", "aborted"], default: "delivered") ?? "delivered"
-        s.bounds.landingErrorM = r.double("expect.landing_error_m", in: 0...100)
-        s.bounds.parcelErrorM = r.double("expect.parcel_error_m", in: 0...100)
-        s.bounds.batteryAtLandingPctMin = r.double("expect.battery_at_landing_pct_min", in: 0...100)
-        s.bounds.maxTensionN = r.double("expect.max_tension_n", in: 0...100_000)
-        s.bounds.durationSMax = r.double("expect.duration_s_max", in: 0...36_000)
-        s.bounds.parcelTouchdownSpeedMps = r.double("expect.parcel_touchdown_speed_mps", in: 0...100)
-        s.bounds.releaseDelayS = r.double("expect.release_delay_s", in: 0...100)
+        s.bounds.landingErrorM = r.has("expect.landing_error_m") ? r.double("expect.landing_error_m", in: 0...100) : nil
+        s.bounds.parcelErrorM = r.has("expect.parcel_error_m") ? r.double("expect.parcel_error_m", in: 0...100) : nil
+        s.bounds.batteryAtLandingPctMin = r.has("expect.battery_at_landing_pct_min") ? r.double("expect.battery_at_landing_pct_min", in: 0...100) : nil
+        s.bounds.maxTensionN = r.has("expect.max_tension_n") ? r.double("expect.max_tension_n", in: 0...100_000) : nil
+        s.bounds.durationSMax = r.has("expect.duration_s_max") ? r.double("expect.duration_s_max", in: 0...36_000) : nil
+        s.bounds.parcelTouchdownSpeedMps = r.has("expect.parcel_touchdown_speed_mps") ? r.double("expect.parcel_touchdown_speed_mps", in: 0...100) : nil
+        s.bounds.releaseDelayS = r.has("expect.release_delay_s") ? r.double("expect.release_delay_s", in: 0...100) : nil
+        if r.has("expect.known_gaps"), case .array(let a)? = doc["expect.known_gaps"] {
+            r.acceptKey("expect.known_gaps")
+            for v in a { if case .string(let t) = v { s.knownGaps.append(t) } }
+            s.knownGapReason = r.string("expect.known_gap_reason", default: "", maxLength: 2000) ?? ""
+            if s.knownGapReason.isEmpty { r.error("expect.known_gaps", "'expect.known_gaps' needs 'expect.known_gap_reason'") }
+        }
         r.reportUnknown()
         let errors = r.diagnostics.map { $0.formatted(file: file) }
         return (errors.isEmpty ? s : nil, errors)

@@ -42,6 +42,7 @@ public final class ScenarioSim {
     private var nextRecordNs: UInt64 = 0
     private var seenEvents = 0
     private var wasAirborne = false
+    private var maxHeightM = 0.0
     private var lastPhase = ""
 
     public init(scenario: Scenario, seed: UInt64, lineLevels: SensorCoupling.LineLevels = .physical) throws {
@@ -168,7 +169,7 @@ public final class ScenarioSim {
         switch f.trigger {
         case .time(let s): return Double(t) / 1e9 >= s
         case .airborne: return wasAirborne
-        case .altitudeBelow(let h): return wasAirborne && world.heightAboveGroundM <= h
+        case .altitudeBelow(let h): return maxHeightM > h + 5 && world.heightAboveGroundM <= h
         case .ropeOut(let m): return world.winch.ropeOutM >= m
         case .parcelReleased: return world.parcel.releaseNs != nil
         }
@@ -225,7 +226,7 @@ public final class ScenarioSim {
         // Loading before take-off, and a magazine that hangs the next parcel once the hook
         // is home (hop flights).
         let first = world.timeNs >= 1_000_000_000 && !world.parcel.exists
-        guard parcelsLeft > 0, !world.parcel.attached, world.winch.ropeOutM <= 0.05,
+        guard parcelsLeft > 0, !world.parcel.attached, world.winch.ropeOutM <= 0.05, !world.hookOpen,
               first || world.parcel.touchdownNs != nil else { return }
         if world.loadParcel(parcelParams) { parcelsLeft -= 1 }
     }
@@ -234,6 +235,7 @@ public final class ScenarioSim {
         let w = world.winch
         maxTensionN = max(maxTensionN, w.tensionN)
         if !world.onGround { wasAirborne = true }
+        maxHeightM = max(maxHeightM, world.heightAboveGroundM)
         while seenEvents < world.events.count {
             let e = world.events[seenEvents]
             seenEvents += 1
@@ -308,7 +310,9 @@ public final class ScenarioSim {
         }
         bounds.append(Bound(name: "releases_before_touchdown", value: Double(releasesWhileHanging), limit: 0,
                             passed: releasesWhileHanging == 0))
-        let passed = outcome == scenario.expectOutcome && bounds.allSatisfy(\.passed)
+        // A bound the scenario lists as a known gap is reported (with its value) but does
+        // not fail the run; the gap and its reason are printed with every summary.
+        let passed = outcome == scenario.expectOutcome && bounds.allSatisfy { $0.passed || scenario.knownGaps.contains($0.name) }
         return (passed, bounds)
     }
 

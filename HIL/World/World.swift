@@ -78,12 +78,12 @@ public final class World {
     private var ropeForceOnVehicle = Vec3.zero
     private var ropeGone = false
     private var stalled = false
+    private var lastStallNs: UInt64?
     private var hookJammed = false
     private var hookOpenSeen = false
     private var snagged = false
     private var snagAnchor = Vec3.zero
     private var snagUntilNs: UInt64 = .max
-    private var snagRopeOutAtStart = 0.0
     private var hookPosition = Vec3.zero
     private var hookLatchedChangedNs: UInt64 = 0
     private var drumHomeChangedNs: UInt64 = 0
@@ -250,10 +250,10 @@ public final class World {
     }
 
     /// Hangs a new parcel on the hook (a ground crew loading the drone): only with the rope
-    /// in, the rope intact and the hook empty. Returns whether it was loaded.
+    /// in and intact and the hook empty and closed. Returns whether it was loaded.
     @discardableResult
     public func loadParcel(_ parcel: ParcelParams) -> Bool {
-        guard !ropeGone, !parcelAttached, ropeOut <= config.winch.stowedBelowM, parcel.massKg > 0 else {
+        guard !ropeGone, !parcelAttached, !hookOpen, ropeOut <= config.winch.stowedBelowM, parcel.massKg > 0 else {
             return false
         }
         parcelParams = parcel
@@ -398,7 +398,6 @@ public final class World {
         snagged = true
         snagAnchor = parcelAttached ? q + Vec3(0, 0, -parcelParams.sizeM / 2) : hookPosition
         snagUntilNs = durationS.map { now + UInt64(max($0, 0) * 1e9) } ?? .max
-        snagRopeOutAtStart = ropeOut
         if parcelAttached { qv = .zero }
         log(.snagStart, "rope snagged at \(format(ropeOut)) m out")
     }
@@ -459,8 +458,8 @@ public final class World {
         if snagged {
             if now >= snagUntilNs {
                 endSnag("time")
-            } else if ropeOut >= snagRopeOutAtStart + 0.5 {
-                endSnag("slack paid out")
+            } else if ropeOut >= (snagAnchor - ropeExit).length + 0.5 {
+                endSnag("0.5 m of slack")
             }
         }
         // Stowed parcel leaves the exit as rope pays out; a hanging one is drawn up to it.
@@ -585,12 +584,13 @@ public final class World {
                         -dynamic * vp.dragAreaVerticalM2 * relative.d)
         let external = drag + ropeForceOnVehicle
 
+        // On the ground and asked to climb, the motors spool up; the vehicle leaves the ground
+        // once the thrust lifts it.
+        var spoolingUp = false
         if onGround {
             let demand = armed ? velocityDemand() : .zero
             if armed, demand.d < -0.1 {
-                onGround = false
-                disturbance = .zero
-                log(.liftoff, "liftoff")
+                spoolingUp = true
             } else {
                 v = .zero
                 acceleration = .zero
@@ -641,11 +641,22 @@ public final class World {
         thrustFraction = min(thrustN / maxThrust, 1)
 
         acceleration = (thrust + external) * (1 / m) + gravity
+        if spoolingUp {
+            guard acceleration.d < 0 else {
+                v = .zero
+                acceleration = .zero
+                return
+            }
+            onGround = false
+            log(.liftoff, "liftoff")
+        }
         v += acceleration * dt
         p += v * dt
 
         let ground = groundD(n: p.n, e: p.e)
-        if p.d >= ground {
+        if p.d >= ground, v.d <= 0 {
+            p.d = ground  // pressed down while climbing away: not a touchdown
+        } else if p.d >= ground {
             let vertical = v.d
             let horizontalSpeed = v.horizontalLength
             p.d = ground
@@ -860,6 +871,8 @@ public final class World {
             if s < 0, line >= wp.maxLinePullN {
                 s = 0
                 stalledNow = true
+            } else if stalled, command < 0, line >= 0.9 * wp.maxLinePullN {
+                stalledNow = true  // still against the limit (hysteresis)
             }
             if line > wp.maxLinePullN {
                 s = max(s, (line - wp.maxLinePullN) / max(wp.slipDampingNsPerM, 1))
@@ -874,7 +887,13 @@ public final class World {
             if s > 0 { s = 0 }
         }
         ropeSpeed = s
-        if stalledNow, !stalled { log(.winchStall, "winch stalled at \(format(loadCellN)) N") }
+        if stalledNow {
+            // One log entry per stall episode, however the tension rings around the limit.
+            if !stalled, lastStallNs.map({ timeNs - $0 > 2_000_000_000 }) ?? true {
+                log(.winchStall, "winch stalled at \(format(loadCellN)) N")
+            }
+            lastStallNs = timeNs
+        }
         stalled = stalledNow
     }
 

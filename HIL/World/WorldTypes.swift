@@ -10,10 +10,12 @@ public enum WorldEvent: Equatable, Sendable {
     /// The receiver's solution becomes `mode`; with a duration it returns to the mode it had
     /// before afterwards, without one it stays.
     case gnssMode(atNs: UInt64, mode: GNSSMode, durationS: Double?)
-    /// The rope end catches on something and is held where it is, until `durationS` has
-    /// passed (nil = no time limit) or the winch has paid out 0.5 m more rope than it had
-    /// when the snag began (slack frees it). Reeling in against it raises the tension to
-    /// the winch's maximum line pull, where the motor stalls.
+    /// The rope end (and a parcel on it) catches on something and is held where it is,
+    /// until `durationS` has passed (nil = no time limit) or the rope has 0.5 m of slack
+    /// (rope out exceeds the straight distance from the rope exit to the snag by 0.5 m).
+    /// Reeling in against it raises the tension toward the winch's maximum line pull, where
+    /// the motor stalls, and pulls the vehicle down as far as its thrust lets it. Ignored
+    /// while the rope is in.
     case ropeSnag(atNs: UInt64, durationS: Double?)
     /// The hook jams (does not open) or frees up.
     case hookJam(atNs: UInt64, jammed: Bool)

@@ -686,6 +686,17 @@ public struct Mission {
                 emit(.noTouchdown, L)
                 skipLeg()
             }
+            // The load gone slack before the window: the parcel sits on something above the
+            // floor (the roof beside the opening). Never release there: bring it back.
+            if !inWindow && L > 1.0 && rope.tensionN < config.touchdownTensionRatio * W {
+                if timer2Ns == 0 { timer2Ns = nowNs }
+                if Math.seconds(from: timer2Ns, to: nowNs) >= config.touchdownHoldS {
+                    emit(.noTouchdown, L)
+                    skipLeg()
+                }
+            } else {
+                timer2Ns = 0
+            }
         case .settle:
             out.brake = true
             out.winch = 0

@@ -245,6 +245,29 @@ func run(config: PlumbConfig, board: BoardDescription, maxTicks: UInt64, log: Lo
         devices.pwm = pwm
     }
 
+    // The flight: a mission file (or, without one, an empty plan that waits for dispatch).
+    var plan = MissionPlan(home: GeoPoint(latDeg: 0, lonDeg: 0), legs: [], returnHome: false)
+    var haveMission = false
+    if !config.mission.file.isEmpty {
+        let loaded = loadSchema(config.mission.file) { MissionPlan.read(&$0) }
+        for e in loaded.errors { log.error(e) }
+        guard let p = loaded.value else {
+            _ = applySafeOutputs(outputs, log: log)
+            log.error("mission file \(config.mission.file) not usable; not starting")
+            return ExitCode.config.rawValue
+        }
+        plan = p
+        haveMission = true
+        log.notice("mission: \(p.legs.count) leg(s) from \(config.mission.file)\(p.returnHome ? ", then home" : "")")
+    }
+    var vehicle = Vehicle(devices: devices, mission: Mission(config: config.flight, plan: plan), board: board,
+                          outputs: outputs, outputRoles: outputRoles)
+    guard var autopilot = AutopilotRuntime.start(config: config, log: log) else {
+        _ = applySafeOutputs(outputs, log: log)
+        return ExitCode.unavailable.rawValue
+    }
+    var events = MissionEventLog()
+
     let rt = applyRealtime(fifoPriority: config.realtime.schedFifo ? Int32(config.realtime.priority) : nil,
                            lockMemory: config.realtime.lockMemory)
     if config.realtime.schedFifo {
@@ -288,17 +311,23 @@ func run(config: PlumbConfig, board: BoardDescription, maxTicks: UInt64, log: Lo
     }
     let notifier = ServiceNotifier(tickPeriodNs: config.loop.periodNs)
     notifier.ready(status: "control loop at \(config.loop.rateHz) Hz on board \(board.name)")
-    let linkFDs: [Int32] = link.map { [$0.transport.fd] } ?? []
+    var fds: [Int32] = [autopilot.socket.fd]
+    if let l = link { fds.append(l.transport.fd) }
     let summary = runControlLoop(ticker: ticker, signals: signals, outputs: outputs, maxTicks: maxTicks, log: log,
-                                 inputs: linkFDs, readable: { _ in link?.readable(nowNs: clock.nowNs(), log: log) }) { n in
-        // Drivers first (one immutable snapshot per tick); estimation and the mission
-        // join here as they land; the link reports last.
+                                 inputs: fds, readable: { i in
+        if i == 0 { autopilot.readable(nowNs: clock.nowNs()) } else { link?.readable(nowNs: clock.nowNs(), log: log) }
+    }) { n in
+        // Drivers, one snapshot, the mission and its outputs; the autopilot and the link last.
         let now = clock.nowNs()
         notifier.tick(n)
-        devices.tick(n, nowNs: now)
-        logHealthChanges(&devices, log: log)
-        link?.tick(n, nowNs: now, devices: devices, log: log)
+        if haveMission && config.mission.autostart && vehicle.mission.phase == .idle { vehicle.mission.start(nowNs: now) }
+        let out = vehicle.tick(n, nowNs: now, autopilot: autopilot.bridge.view(nowNs: now))
+        autopilot.send(out, nowNs: now)
+        logHealthChanges(&vehicle.devices, log: log)
+        events.drain(&vehicle.mission, log: log)
+        link?.tick(n, nowNs: now, devices: vehicle.devices, log: log)
     }
+    devices = vehicle.devices
     notifier.stopping(status: "stopping: outputs at safe levels")
     var pwmUnsafe = false
     if var pwm = devices.pwm, !pwm.applySafe(nowNs: clock.nowNs()) {
@@ -331,4 +360,22 @@ func logHealthChanges(_ devices: inout BoardDevices, log: Log) {
         }
     }
     devices.healthChanges.removeAll(keepingCapacity: true)
+}
+
+/// Logs the mission's state changes and notes, one line each, with their time.
+struct MissionEventLog {
+    var lastPhase: MissionPhase = .idle
+
+    mutating func drain(_ m: inout Mission, log: Log) {
+        while let e = m.nextEvent() {
+            let t = formatFixed(Double(e.timeNs) / 1e9, decimals: 3)
+            if e.phase != lastPhase {
+                lastPhase = e.phase
+                log.notice("mission t=\(t) phase=\(e.phase.name) leg=\(e.leg)" + (e.note == .none ? "" : ": " + e.note.text))
+            } else if e.note != .none {
+                log.info("mission t=\(t) phase=\(e.phase.name) leg=\(e.leg): " + e.note.text)
+            }
+            if e.phase == .done { log.notice("mission outcome=\(m.outcome.name) delivered=\(m.delivered) not_delivered=\(m.notDelivered)") }
+        }
+    }
 }
