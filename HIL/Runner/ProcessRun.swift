@@ -80,7 +80,18 @@ public struct ProcessRun {
         p.standardError = errPipe
         p.standardOutput = FileHandle.nullDevice
         let log = DaemonLog()
-        errPipe.fileHandleForReading.readabilityHandler = { h in log.append(h.availableData) }
+        // Read synchronously (non-blocking) whenever the daemon sleeps: what it wrote in a
+        // tick is then in the pipe, so every mission line is seen at the same step.
+        let errFD = errPipe.fileHandleForReading.fileDescriptor
+        _ = fcntl(errFD, F_SETFL, fcntl(errFD, F_GETFL) | O_NONBLOCK)
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        func drainLog() {
+            while true {
+                let n = chunk.withUnsafeMutableBytes { read(errFD, $0.baseAddress, $0.count) }
+                if n <= 0 { return }
+                log.append(Data(chunk[0..<n]))
+            }
+        }
         try p.run()
         defer { if p.isRunning { p.terminate() } }
 
@@ -95,6 +106,7 @@ public struct ProcessRun {
                 let now = server.nowNs
                 // What the daemon sent in its last tick reaches the autopilot now.
                 while let d = ap.receive() { sim.autopilotInput(d, nowNs: now) }
+                drainLog()
                 for line in log.take() {
                     if let o = handle(line, sim: sim) { outcome = o }
                 }
@@ -115,6 +127,7 @@ public struct ProcessRun {
             case .timeout:
                 throw HILError.setup("the daemon stopped answering (no sleep within 30 s of wall time); log:\n" + log.tail())
             case .noClients, .clientDisconnected:
+                drainLog()
                 if !p.isRunning { exited = true; break loop }
                 if server.clientCount == 0 && Date().timeIntervalSince(wallStart) > 30 {
                     throw HILError.setup("the daemon never connected to the simulator; log:\n" + log.tail())
@@ -126,11 +139,13 @@ public struct ProcessRun {
             p.terminate()
             // Let it put the outputs safe; time must move for its sleeps.
             for _ in 0..<200 where p.isRunning {
+                drainLog()
                 if case .allSleeping(let d) = server.serveUntilAllSleep(timeoutMs: 50) { server.advance(toNs: d ?? server.nowNs + 10_000_000) }
             }
         }
+        drainLog()
         p.waitUntilExit()
-        errPipe.fileHandleForReading.readabilityHandler = nil
+        drainLog()
         for line in log.take() { if let o = handle(line, sim: sim) { outcome = o } }
         try log.all().write(toFile: workDir + "/plumbd.log", atomically: true, encoding: .utf8)
         if exited && outcome == nil {
