@@ -56,9 +56,19 @@ systemd: unit firmware
 	python3 Tests/systemd/test_service.py
 	python3 Tests/systemd/test_service.py $(QEMU) $(FIRMWARE)
 
-test: deps unit firmware-check dissector hil-preload systemd
+test: deps unit firmware-check dissector hil-preload systemd hil
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
-	@echo "make test: unit tests, firmware check and fuzz run passed"
+	@echo "make test: unit tests, firmware check, HIL scenarios and fuzz run passed"
+
+# The HIL: every scenario in-process, the landing accuracy over 50 seeds in wind, and the
+# nominal drop flown by the unchanged host daemon (process mode) and the aarch64 firmware
+# under qemu (firmware mode), each of which must give the in-process run's time series.
+hil: deps hil-preload firmware
+	$(SWIFT) build -c release --product plumb
+	$(SWIFT) build -c release --product plumbd
+	.build/release/plumb hil suite
+	.build/release/plumb hil sweep landing-wind --seeds 50 --landing-p95 0.10 --landing-max 0.30
+	@bash HIL/compare-modes.sh nominal-drop 1
 
 # Figures, not tests: printed as a table with their targets, and kept in build/bench.json.
 bench: deps firmware
@@ -66,10 +76,12 @@ bench: deps firmware
 	@mkdir -p build
 	.build/release/plumb bench --json build/bench.json --firmware-bytes $$(stat -c %s $(FIRMWARE))
 
-demo:
-	@echo "make demo: the HIL harness that flies a simulated delivery is not built yet (issue: HIL)."
-	@echo "Until then: 'make test' builds everything and checks the aarch64 firmware under qemu."
-	@exit 1
+# A whole delivery: the daemon (process mode, over the faked /dev) flies the nominal rope
+# drop against the simulated world and autopilot; progress while it flies, then the report.
+demo: deps hil-preload
+	$(SWIFT) build -c release --product plumb
+	$(SWIFT) build -c release --product plumbd
+	.build/release/plumb hil run nominal-drop --mode process --report build/demo
 
 clean:
 	rm -rf .build $(FW_SCRATCH) build

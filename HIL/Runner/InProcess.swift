@@ -63,8 +63,10 @@ public func scenarioConfigText(_ s: Scenario, missionPath: String, extra: String
 /// Runs a scenario with the drivers and the flight code linked in, in lockstep with the
 /// models: the fastest mode, and the reference the other modes must match.
 public struct InProcessRun {
+    /// `observer` sees every tick's sensor snapshot (what the flight code saw) with the world.
     public static func run(_ scenario: Scenario, seed: UInt64, boardPath: String, workDir: String,
-                           progress: ((String) -> Void)? = nil) throws -> RunResult {
+                           progress: ((String) -> Void)? = nil,
+                           observer: ((SensorSnapshot, ScenarioSim) -> Void)? = nil) throws -> RunResult {
         let wallStart = Date()
         let sim = try ScenarioSim(scenario: scenario, seed: seed, lineLevels: .logical)
         let board = try readSchemaFile(boardPath) { BoardDescription.read(&$0) }
@@ -143,6 +145,7 @@ public struct InProcessRun {
             }
             let out = vehicle.tick(n, nowNs: t, autopilot: bridge.view(nowNs: t))
             if out.hookOpen { sim.releaseCommandTimes.append(t) }
+            observer?(vehicle.snapshot, sim)
             while let e = vehicle.mission.nextEvent() {
                 sim.phase(e.phase.name, atNs: e.timeNs)
                 if e.note != .none { sim.note("mission: " + e.note.text, atNs: e.timeNs) }

@@ -7,7 +7,7 @@ struct HIL: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hil",
         abstract: "Fly scenarios in the hardware-in-the-loop simulator.",
-        subcommands: [Run.self, Suite.self])
+        subcommands: [Run.self, Suite.self, Sweep.self])
 
     enum Mode: String, ExpressibleByArgument, CaseIterable {
         case inprocess, process, firmware
@@ -91,6 +91,57 @@ struct HIL: ParsableCommand {
             }
             print("\(files.count - failed) of \(files.count) scenario(s) passed")
             if failed > 0 { throw ExitCode(1) }
+        }
+    }
+}
+
+extension HIL {
+    struct Sweep: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Fly one scenario over many seeds (in-process) and print the distribution of its errors.")
+        @Argument(help: "A scenario file, or a name in HIL/scenarios.") var scenario: String
+        @Option(help: "Number of seeds (1...N).") var seeds: Int = 50
+        @Option(help: "Fail unless the landing error's 95th percentile is at most this (m).") var landingP95: Double?
+        @Option(help: "Fail if any landing error is above this (m).") var landingMax: Double?
+        @Option(help: "Fail unless the parcel error's 95th percentile is at most this (m).") var parcelP95: Double?
+        @Flag(help: "One JSON object on stdout.") var json = false
+
+        func run() throws {
+            let s = try HIL.loadScenario(scenario)
+            var landing: [Double] = []
+            var parcel: [Double] = []
+            var failedRuns = 0
+            var simS = 0.0, wallS = 0.0
+            for seed in 1...max(1, seeds) {
+                let r = try InProcessRun.run(s, seed: UInt64(seed), boardPath: "Board/sim.toml",
+                                             workDir: NSTemporaryDirectory() + "plumb-sweep-\(getpid())")
+                if !r.judgement.passed { failedRuns += 1 }
+                landing += r.sim.landings.map(\.errorM)
+                parcel += r.sim.drops.map { $0.inStation ? $0.placementErrorM : .infinity }
+                simS += r.simSeconds
+                wallS += r.wallSeconds
+            }
+            func pct(_ a: [Double], _ p: Double) -> Double? {
+                guard !a.isEmpty else { return nil }
+                let b = a.sorted()
+                return b[min(b.count - 1, Int((p * Double(b.count - 1)).rounded(.up)))]
+            }
+            func f(_ v: Double?) -> String { v.map { $0.isFinite ? String(format: "%.4f", $0) : "null" } ?? "null" }
+            var ok = failedRuns == 0
+            if let lim = landingP95, !((pct(landing, 0.95) ?? .infinity) <= lim) { ok = false }
+            if let lim = landingMax, !((landing.max() ?? .infinity) <= lim) { ok = false }
+            if let lim = parcelP95, !((pct(parcel, 0.95) ?? .infinity) <= lim) { ok = false }
+            if json {
+                print("{\"scenario\":\"\(s.name)\",\"runs\":\(seeds),\"failedRuns\":\(failedRuns),\"landings\":\(landing.count),\"landingP50M\":\(f(pct(landing, 0.5))),\"landingP95M\":\(f(pct(landing, 0.95))),\"landingMaxM\":\(f(landing.max())),\"drops\":\(parcel.count),\"parcelP50M\":\(f(pct(parcel, 0.5))),\"parcelP95M\":\(f(pct(parcel, 0.95))),\"parcelMaxM\":\(f(parcel.max())),\"speedRatio\":\(f(simS / max(wallS, 1e-9))),\"passed\":\(ok)}")
+            } else {
+                print("\(s.name): \(seeds) seeds, \(failedRuns) run(s) failed their scenario")
+                print("  landing error (m), \(landing.count) landings: p50 \(f(pct(landing, 0.5)))  p95 \(f(pct(landing, 0.95)))  max \(f(landing.max()))")
+                if !parcel.isEmpty {
+                    print("  parcel error (m), \(parcel.count) drops: p50 \(f(pct(parcel, 0.5)))  p95 \(f(pct(parcel, 0.95)))  max \(f(parcel.max()))")
+                }
+                print(String(format: "  %.0f s simulated in %.1f s (%.0f× real time)", simS, wallS, simS / max(wallS, 1e-9)))
+            }
+            if !ok { throw ExitCode(1) }
         }
     }
 }

@@ -140,7 +140,7 @@ struct Plumbd {
 
 @Suite struct DaemonLifecycle {
     let emptyBoard = "[board]\nname = \"bench\"\ndescription = \"no hardware: the loop alone\"\n"
-    let quietConfig = "[realtime]\nsched_fifo = false\nlock_memory = false\n"
+    let quietConfig = "[realtime]\nsched_fifo = false\nlock_memory = false\n[autopilot]\nlisten = \"127.0.0.1:0\"\n"
 
     @Test func sigtermStopsTheLoopInOrder() throws {
         let board = try Plumbd.temp("empty-board.toml", emptyBoard)

@@ -38,6 +38,8 @@ struct LinkHarness {
         [realtime]
         sched_fifo = false
         lock_memory = false
+        [autopilot]
+        listen = "127.0.0.1:0"
         [link]
         enabled = true
         drone_id = 42

@@ -1,0 +1,121 @@
+import Foundation
+import PlumbCore
+import PlumbFlight
+import Testing
+@testable import PlumbHIL
+
+/// The package root (tests run from it under `swift test`; found from this file otherwise).
+private let root: String = {
+    var url = URL(fileURLWithPath: #filePath)
+    for _ in 0..<3 { url.deleteLastPathComponent() }
+    return url.path
+}()
+
+private func scenario(_ name: String) throws -> Scenario {
+    let path = root + "/HIL/scenarios/\(name).toml"
+    let (s, errors) = Scenario.parse(try String(contentsOfFile: path, encoding: .utf8), file: path)
+    guard let s else { throw HILError.scenario(errors.joined(separator: "\n")) }
+    return s
+}
+
+private func fly(_ name: String, seed: UInt64 = 1,
+                 observer: ((SensorSnapshot, ScenarioSim) -> Void)? = nil) throws -> RunResult {
+    try InProcessRun.run(try scenario(name), seed: seed, boardPath: root + "/Board/sim.toml",
+                         workDir: NSTemporaryDirectory() + "plumb-hil-tests-\(getpid())-\(name)-\(seed)", observer: observer)
+}
+
+private func csv(_ r: RunResult) -> [String] {
+    r.sim.series.rows.map { row in row.map { String(format: "%.9g", $0) }.joined(separator: ",") }
+}
+
+@Suite(.serialized) struct ScenarioDeterminism {
+    @Test func sameSeedSameFlightOtherSeedOtherFlight() throws {
+        let a = try fly("nominal-drop", seed: 7)
+        let b = try fly("nominal-drop", seed: 7)
+        let c = try fly("nominal-drop", seed: 8)
+        #expect(a.summaryJSON().replacingOccurrences(of: #""wallSeconds":[0-9.]+"#, with: "", options: .regularExpression)
+                == b.summaryJSON().replacingOccurrences(of: #""wallSeconds":[0-9.]+"#, with: "", options: .regularExpression))
+        #expect(csv(a) == csv(b))
+        #expect(a.sim.states.map(\.name) == b.sim.states.map(\.name))
+        #expect(csv(a) != csv(c), "a different seed must give a different world")
+    }
+}
+
+@Suite(.serialized) struct SensorsAgainstTruth {
+    /// What the flight code read through the drivers, tick by tick, against the world's
+    /// ground truth, within each sensor's modelled error.
+    @Test func readingsMatchTheWorld() throws {
+        var battery: [Double] = [], rope: [Double] = [], tension: [Double] = [], gnss: [Double] = [], home: Int = 0
+        var ticks = 0
+        var recent: [Double] = []
+        var outputs: [(count: UInt64, lat: Double, lon: Double)] = []
+        _ = try fly("nominal-drop") { s, sim in
+            ticks += 1
+            let w = sim.world
+            if s.batteryOK { battery.append(abs(s.batteryVoltageV - w.battery.voltageV)) }
+            if s.encoderOK { rope.append(abs(s.ropeOutM - w.winch.ropeOutM)) }
+            // The load cell converts at 80 SPS and is read a poll later: compare with the
+            // truth of the last three ticks.
+            // Tared at power-up with the empty hook on: it reads the load beyond the hook.
+            recent.append(w.winch.tensionN - w.config.winch.hookMassKg * 9.80665)
+            if recent.count > 3 { recent.removeFirst() }
+            if s.tensionOK && w.parcel.attached { tension.append(recent.map { abs(s.tensionN - $0) }.min() ?? .infinity) }
+            if let m = w.gnssOutput, outputs.last?.count != w.gnssOutputCount {
+                outputs.append((w.gnssOutputCount, m.latDeg, m.lonDeg))
+            }
+            if s.gnssNew, let fix = s.gnss {
+                // The solution the driver decoded is one the receiver model put out lately.
+                let d = outputs.suffix(4).map { max(abs(fix.position.latDeg - $0.lat), abs(fix.position.lonDeg - $0.lon)) }
+                gnss.append(d.min() ?? .infinity)
+            }
+            if s.drumHome == true && w.winch.ropeOutM < 0.05 { home += 1 }
+        }
+        #expect(ticks > 10_000)
+        // SBS voltage is reported in mV and read a poll behind: within 0.3 V under load changes.
+        #expect(!battery.isEmpty && battery.sorted()[battery.count * 99 / 100] < 0.3)
+        // AS5600: 12 bits per 0.30 m turn is 0.07 mm; one poll behind at up to 1.2 m/s is 12 mm.
+        #expect(!rope.isEmpty && rope.max()! < 0.02)
+        // NAU7802: within 1 N (2 % of the load) at p95 of a truth at most two ticks old.
+        #expect(!tension.isEmpty && tension.sorted()[tension.count * 95 / 100] < 1.0, "tension p95 \(tension.sorted()[tension.count * 95 / 100]) max \(tension.max()!) n \(tension.count)")
+        // The driver's NAV-PVT matches what the receiver model put out, to NAV-PVT's
+        // resolution (1e-7 degree, 1.1 cm); the model's error against the truth is the
+        // world's own GNSS test.
+        #expect(!gnss.isEmpty && gnss.max()! < 1.5e-7, "gnss p50 \(gnss.sorted()[gnss.count / 2]) max \(gnss.max()!) n \(gnss.count)")
+        #expect(home > 0)
+    }
+
+    /// A fault on the timeline happens on the bus: the load cell's model NACKs, and the
+    /// driver above it (unchanged) reports the load cell unhealthy; the flight gives up the
+    /// delivery and brings the parcel home.
+    @Test func aChipFaultIsMetByTheDriver() throws {
+        var healthyBefore = false
+        var failedAfter = false
+        var faultNs: UInt64? = nil
+        let r = try fly("loadcell-fail") { s, sim in
+            if faultNs == nil, sim.notes.contains(where: { $0.text.hasPrefix("fault 'loadcell'") }) { faultNs = s.nowNs }
+            if faultNs == nil && s.tensionOK { healthyBefore = true }
+            if let f = faultNs, s.nowNs > f + 1_000_000_000, !s.tensionOK { failedAfter = true }
+        }
+        #expect(healthyBefore)
+        #expect(faultNs != nil)
+        #expect(failedAfter)
+        #expect(r.outcome == "returned")
+        #expect(r.sim.coupling.tension.faults.nack)
+    }
+}
+
+@Suite(.serialized) struct ScenarioSuite {
+    /// Every scenario in HIL/scenarios ends in its documented outcome within its bounds.
+    @Test(arguments: try! FileManager.default.contentsOfDirectory(atPath: root + "/HIL/scenarios")
+            .filter { $0.hasSuffix(".toml") }.sorted().map { String($0.dropLast(5)) })
+    func scenarioMeetsItsExpectation(_ name: String) throws {
+        let r = try fly(name)
+        let j = r.judgement
+        #expect(r.outcome == r.sim.scenario.expectOutcome, "\(name): \(r.outcome)")
+        for b in j.bounds where !b.passed {
+            #expect(r.sim.scenario.knownGaps.contains(b.name), "\(name): \(b.name) = \(b.value ?? .nan) beyond \(b.limit)")
+        }
+        #expect(r.sim.releasesWhileHanging == 0)
+        #expect(!r.sim.world.crashed)
+    }
+}
