@@ -14,6 +14,8 @@ public protocol SimulatedAirframe: AnyObject {
     var thrustFraction: Double { get } // 0...1 of maximum thrust
     var armed: Bool { get set }
     var guidance: Guidance { get set }
+    /// The wind (the air's velocity, NED), which the autopilot's estimator follows.
+    var windNED: Vec3 { get }
 }
 
 /// One command the simulated autopilot handled, for scenario checks and reports.
@@ -159,6 +161,7 @@ public final class SimAutopilot {
             Stream(messageId: MAVGlobalPositionInt.id, defaultPeriodNs: 40_000_000, periodNs: 40_000_000),
             Stream(messageId: MAVVFRHUD.id, defaultPeriodNs: 100_000_000, periodNs: 100_000_000),
             Stream(messageId: MAVExtendedSysState.id, defaultPeriodNs: 200_000_000, periodNs: 200_000_000),
+            Stream(messageId: flavor == .px4 ? MAVWindCov.id : MAVWind.id, defaultPeriodNs: 200_000_000, periodNs: 200_000_000),
             // Off unless asked for with SET_MESSAGE_INTERVAL.
             Stream(messageId: MAVPositionTargetLocalNED.id, defaultPeriodNs: 0, periodNs: 0),
         ]
@@ -534,6 +537,7 @@ public final class SimAutopilot {
     }
 
     private static let earthRadiusM = 6_378_137.0
+    private var windEstimate = Vec3.zero
 
     private func message(_ id: UInt32, nowNs: UInt64) -> MAVLinkMessage {
         let p = airframe.positionNED
@@ -565,6 +569,18 @@ public final class SimAutopilot {
                                      climb: Float(-v.d), heading: 0, throttle: UInt16(throttle)))
         case MAVExtendedSysState.id:
             return .extendedSysState(MAVExtendedSysState(vtolState: 0, landedState: landedState))
+        case MAVWind.id, MAVWindCov.id:
+            // The autopilot's estimator follows the true wind with a lag (5 s).
+            let w = airframe.windNED
+            windEstimate = windEstimate + (w - windEstimate) * (0.2 / 5.2)
+            if id == MAVWindCov.id {
+                return .windCov(MAVWindCov(timeUsec: UInt64(t) * 1000, windX: Float(windEstimate.n), windY: Float(windEstimate.e),
+                                           windZ: 0, varHoriz: 0.25, varVert: 0.25, windAlt: Float(homeAltM - p.d)))
+            }
+            let speed = windEstimate.horizontalLength
+            var from = atan2(-windEstimate.e, -windEstimate.n) * 180 / Double.pi
+            if from < 0 { from += 360 }
+            return .wind(MAVWind(direction: Float(from), speed: Float(speed), speedZ: 0))
         case MAVPositionTargetLocalNED.id:
             var target = MAVLocalTarget()
             target.timeBootMs = t

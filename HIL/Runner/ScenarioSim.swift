@@ -43,6 +43,8 @@ public final class ScenarioSim {
     private var seenEvents = 0
     private var wasAirborne = false
     private var maxHeightM = 0.0
+    private var parcelSerial = 0
+    private var lastDropSerial = -1
     private var lastPhase = ""
 
     public init(scenario: Scenario, seed: UInt64, lineLevels: SensorCoupling.LineLevels = .physical) throws {
@@ -228,7 +230,10 @@ public final class ScenarioSim {
         let first = world.timeNs >= 1_000_000_000 && !world.parcel.exists
         guard parcelsLeft > 0, !world.parcel.attached, world.winch.ropeOutM <= 0.05, !world.hookOpen,
               first || world.parcel.touchdownNs != nil else { return }
-        if world.loadParcel(parcelParams) { parcelsLeft -= 1 }
+        if world.loadParcel(parcelParams) {
+            parcelsLeft -= 1
+            parcelSerial += 1
+        }
     }
 
     private func observe(nowNs t: UInt64) {
@@ -253,6 +258,10 @@ public final class ScenarioSim {
                 }
             case .parcelTouchdown:
                 let p = world.parcel
+                // A parcel that bounces touches down more than once: its last touchdown
+                // before the release is the one that counts.
+                if let last = drops.last, last.releaseNs == nil, parcelSerial == lastDropSerial { drops.removeLast() }
+                lastDropSerial = parcelSerial
                 drops.append(DropResult(station: p.station, inStation: p.inStation ?? false,
                                         placementErrorM: p.placementErrorM ?? .infinity,
                                         touchdownSpeedMps: p.touchdownSpeedMps ?? 0, touchdownNs: p.touchdownNs ?? t,

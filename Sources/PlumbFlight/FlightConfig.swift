@@ -45,6 +45,10 @@ public struct FlightConfig: Equatable {
     public var hookBelowSkidsM: Double = 0.25
     /// Height of a parcel box (the rope is longer than the drop by this less), m.
     public var parcelHeightM: Double = 0.4
+    /// Drag area (drag coefficient × frontal area) of a parcel box, m²: with the
+    /// autopilot's wind estimate it gives how far downwind the parcel hangs.
+    public var parcelDragAreaM2: Double = 0.1
+    public var airDensityKgM3: Double = 1.25
     /// Touchdown: filtered tension below this share of the hanging weight...
     public var touchdownTensionRatio: Double = 0.35
     /// ...held this long, then confirmed with the drum stopped for this long, s.
@@ -126,6 +130,8 @@ public struct FlightConfig: Equatable {
         d("drop.slow_margin_m", &f.lowerSlowMarginM, 0...10)
         d("drop.hook_below_skids_m", &f.hookBelowSkidsM, -2...2)
         d("drop.parcel_height_m", &f.parcelHeightM, 0...3)
+        d("drop.parcel_drag_area_m2", &f.parcelDragAreaM2, 0...2)
+        d("drop.air_density_kg_m3", &f.airDensityKgM3, 0.5...1.6)
         d("drop.touchdown_tension_ratio", &f.touchdownTensionRatio, 0.05...0.9)
         d("drop.touchdown_hold_s", &f.touchdownHoldS, 0...2)
         d("drop.touchdown_confirm_s", &f.touchdownConfirmS, 0...2)

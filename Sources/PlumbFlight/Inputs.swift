@@ -83,6 +83,9 @@ public struct AutopilotView: Equatable {
     public var positionNs: UInt64 = 0
     /// Throttle 0...1 (VFR_HUD).
     public var throttle: Double = 0
+    /// The autopilot's wind estimate as the air's velocity (north, east, m/s); nil when it
+    /// sends none (or it is older than 5 s).
+    public var wind: NED? = nil
     /// Outcome of the last command: nil none/pending, true accepted, false refused/timed out.
     public var lastCommandAccepted: Bool? = nil
     public var commandPending = false

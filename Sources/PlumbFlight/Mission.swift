@@ -610,17 +610,33 @@ public struct Mission {
         }
     }
 
+    /// How far downwind the wind carries the parcel on `ropeM` of rope: drag over weight
+    /// times the hanging length (the pendulum's steady angle). Zero without a wind estimate
+    /// or before the parcel has been weighed.
+    private func parcelDrift(_ ap: AutopilotView, ropeM: Double) -> NED {
+        guard let w = ap.wind, parcelWeightN > 1 else { return .zero }
+        let speed = w.horizontal
+        guard speed > 0.2 else { return .zero }
+        let drag = 0.5 * config.airDensityKgM3 * config.parcelDragAreaM2 * speed * speed
+        let hang = max(0, ropeM + config.hookBelowSkidsM + config.parcelHeightM / 2)
+        let offset = min(hang * drag / parcelWeightN, 3)
+        return NED(w.n / speed * offset, w.e / speed * offset, 0)
+    }
+
     // Rope drop: align at the drop height, weigh, lower, detect touchdown, release,
     // retract (with snag recovery), then the next leg.
     private mutating func drop(_ s: SensorSnapshot, _ ap: AutopilotView, _ dt: Double, _ out: inout FlightOutputs) {
         let l = target
-        let t = frame.toLocal(l.target)
+        let ground = frame.toLocal(l.target)
+        let L = rope.lengthM
+        // Hold upwind of the opening by as much as the wind carries the hanging parcel.
+        let drift = parcelDrift(ap, ropeM: L)
+        let t = NED(ground.n - drift.n, ground.e - drift.e, ground.d)
         let holdD = t.d - dropAltitude(l)
         let err = (ap.position - t).horizontal
         targetErrorM = err
         heightAboveTargetM = t.d - ap.position.d
         out.setpoint = NED(t.n, t.e, holdD)
-        let L = rope.lengthM
         let W = parcelWeightN
         // Expected rope length at parcel touchdown on the station floor, and where the
         // slow zone starts (above the roof).

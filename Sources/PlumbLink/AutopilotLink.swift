@@ -188,6 +188,12 @@ public struct AutopilotState: Equatable, Sendable {
     public var framesReceived: UInt32 = 0
     public var crcErrors: UInt32 = 0
     public var framesIgnored: UInt32 = 0
+    /// The autopilot's wind estimate: WIND (from-direction and speed) or WIND_COV (the air's
+    /// velocity, north/east/down); `windNs` = 0 when none has arrived.
+    public var windFromDeg: Float = 0
+    public var windSpeed: Float = 0
+    public var windVector: LocalNED? = nil
+    public var windNs: UInt64 = 0
 
     public init() {}
 }
@@ -353,6 +359,15 @@ public struct AutopilotLink {
             state.lastStatusSeverity = m.severity
         case .commandAck(let a):
             acknowledge(a, nowNs: nowNs)
+        case .wind(let m):
+            // Where it comes from (degrees) and how fast: as the velocity of the air.
+            state.windFromDeg = m.direction
+            state.windSpeed = m.speed
+            state.windVector = nil
+            state.windNs = nowNs
+        case .windCov(let m):
+            state.windVector = LocalNED(m.windX, m.windY, m.windZ)
+            state.windNs = nowNs
         case .commandLong, .setPositionTargetLocalNED, .landingTarget, .unknown:
             break
         }

@@ -704,6 +704,76 @@ public struct MAVStatusText: Equatable, Sendable {
     }
 }
 
+/// WIND (168, ArduPilot): the autopilot's wind estimate. `direction` is where the wind
+/// comes from, degrees; `speed` horizontal, `speedZ` vertical, m/s.
+public struct MAVWind: Equatable, Sendable {
+    public static let id: UInt32 = 168
+    public static let crcExtra: UInt8 = 1
+
+    public var direction: Float
+    public var speed: Float
+    public var speedZ: Float
+
+    public init(direction: Float = 0, speed: Float = 0, speedZ: Float = 0) {
+        self.direction = direction
+        self.speed = speed
+        self.speedZ = speedZ
+    }
+
+    func write(_ o: inout [UInt8]) {
+        MAVPut.f32(&o, direction); MAVPut.f32(&o, speed); MAVPut.f32(&o, speedZ)
+    }
+
+    static func read(_ r: inout MAVPayloadReader) -> MAVWind {
+        let d = r.f32(), s = r.f32()
+        return MAVWind(direction: d, speed: s, speedZ: r.f32())
+    }
+}
+
+/// WIND_COV (231, PX4): the wind estimate as a velocity (where the air moves to) in the
+/// local NED frame, with its variances.
+public struct MAVWindCov: Equatable, Sendable {
+    public static let id: UInt32 = 231
+    public static let crcExtra: UInt8 = 105
+
+    public var timeUsec: UInt64
+    public var windX: Float
+    public var windY: Float
+    public var windZ: Float
+    public var varHoriz: Float
+    public var varVert: Float
+    public var windAlt: Float
+    public var horizAccuracy: Float
+    public var vertAccuracy: Float
+
+    public init(timeUsec: UInt64 = 0, windX: Float = 0, windY: Float = 0, windZ: Float = 0, varHoriz: Float = 0,
+                varVert: Float = 0, windAlt: Float = 0, horizAccuracy: Float = 0, vertAccuracy: Float = 0) {
+        self.timeUsec = timeUsec
+        self.windX = windX
+        self.windY = windY
+        self.windZ = windZ
+        self.varHoriz = varHoriz
+        self.varVert = varVert
+        self.windAlt = windAlt
+        self.horizAccuracy = horizAccuracy
+        self.vertAccuracy = vertAccuracy
+    }
+
+    func write(_ o: inout [UInt8]) {
+        MAVPut.u64(&o, timeUsec)
+        MAVPut.f32(&o, windX); MAVPut.f32(&o, windY); MAVPut.f32(&o, windZ)
+        MAVPut.f32(&o, varHoriz); MAVPut.f32(&o, varVert); MAVPut.f32(&o, windAlt)
+        MAVPut.f32(&o, horizAccuracy); MAVPut.f32(&o, vertAccuracy)
+    }
+
+    static func read(_ r: inout MAVPayloadReader) -> MAVWindCov {
+        let t = r.u64()
+        let x = r.f32(), y = r.f32(), z = r.f32(), vh = r.f32(), vv = r.f32(), alt = r.f32(), ha = r.f32()
+        return MAVWindCov(timeUsec: t, windX: x, windY: y, windZ: z, varHoriz: vh, varVert: vv, windAlt: alt,
+                          horizAccuracy: ha, vertAccuracy: r.f32())
+    }
+}
+
 /// One decoded MAVLink message of the subset; anything else is `.unknown(id)`.
 public enum MAVLinkMessage: Equatable, Sendable {
     case heartbeat(MAVHeartbeat)
@@ -717,6 +787,8 @@ public enum MAVLinkMessage: Equatable, Sendable {
     case extendedSysState(MAVExtendedSysState)
     case landingTarget(MAVLandingTarget)
     case statusText(MAVStatusText)
+    case wind(MAVWind)
+    case windCov(MAVWindCov)
     case unknown(UInt32)
 
     public var id: UInt32 {
@@ -732,6 +804,8 @@ public enum MAVLinkMessage: Equatable, Sendable {
         case .extendedSysState: return MAVExtendedSysState.id
         case .landingTarget: return MAVLandingTarget.id
         case .statusText: return MAVStatusText.id
+        case .wind: return MAVWind.id
+        case .windCov: return MAVWindCov.id
         case .unknown(let id): return id
         }
     }
@@ -750,6 +824,8 @@ public enum MAVLinkMessage: Equatable, Sendable {
         case MAVExtendedSysState.id: return MAVExtendedSysState.crcExtra
         case MAVLandingTarget.id: return MAVLandingTarget.crcExtra
         case MAVStatusText.id: return MAVStatusText.crcExtra
+        case MAVWind.id: return MAVWind.crcExtra
+        case MAVWindCov.id: return MAVWindCov.crcExtra
         default: return nil
         }
     }
@@ -768,6 +844,8 @@ public enum MAVLinkMessage: Equatable, Sendable {
         case .extendedSysState(let m): m.write(&o)
         case .landingTarget(let m): m.write(&o)
         case .statusText(let m): m.write(&o)
+        case .wind(let m): m.write(&o)
+        case .windCov(let m): m.write(&o)
         case .unknown: return false
         }
         return true
@@ -788,6 +866,8 @@ public enum MAVLinkMessage: Equatable, Sendable {
         case MAVExtendedSysState.id: return .extendedSysState(MAVExtendedSysState.read(&r))
         case MAVLandingTarget.id: return .landingTarget(MAVLandingTarget.read(&r))
         case MAVStatusText.id: return .statusText(MAVStatusText.read(&r))
+        case MAVWind.id: return .wind(MAVWind.read(&r))
+        case MAVWindCov.id: return .windCov(MAVWindCov.read(&r))
         default: return .unknown(id)
         }
     }

@@ -34,6 +34,14 @@ public struct AutopilotBridge {
         v.velocity = NED(Double(s.velocity.n), Double(s.velocity.e), Double(s.velocity.d))
         v.positionNs = s.positionNs
         v.throttle = Double(s.throttlePercent) / 100
+        if s.windNs != 0 && nowNs &- s.windNs < 5_000_000_000 {
+            if let w = s.windVector {
+                v.wind = NED(Double(w.n), Double(w.e), 0)
+            } else {
+                let to = (Double(s.windFromDeg) + 180) * Math.pi / 180
+                v.wind = NED(Double(s.windSpeed) * Math.cos(to), Double(s.windSpeed) * Math.sin(to), 0)
+            }
+        }
         switch link.commandStatus {
         case .idle: v.lastCommandAccepted = nil
         case .waiting: v.commandPending = true
