@@ -49,6 +49,8 @@ dissector: deps
 # The LD_PRELOAD fake /dev under libgpiod's and i2c-tools' own programs, host and aarch64.
 hil-preload: deps
 	BUILD_DIR=build/hil bash HIL/preload/test.sh
+	gcc -O2 -shared -fPIC -Wall -o build/hil/malloccount.so HIL/preload/malloccount.c
+	aarch64-linux-gnu-gcc -O2 -shared -fPIC -Wall -o build/hil/malloccount-aarch64.so HIL/preload/malloccount.c
 
 # The systemd unit's exposure score, and sd_notify (READY, WATCHDOG, STOPPING) from the
 # host daemon and from the firmware under qemu.
@@ -71,7 +73,8 @@ hil: deps hil-preload firmware
 	@bash HIL/compare-modes.sh nominal-drop 1
 
 # Figures, not tests: printed as a table with their targets, and kept in build/bench.json.
-bench: deps firmware
+bench: deps firmware hil-preload
+	$(SWIFT) build -c release --product plumbd
 	$(SWIFT) build -c release --product plumb
 	@mkdir -p build
 	.build/release/plumb bench --json build/bench.json --firmware-bytes $$(stat -c %s $(FIRMWARE))

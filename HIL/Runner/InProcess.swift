@@ -180,6 +180,16 @@ public struct RunResult {
     public let simSeconds: Double
     public let wallSeconds: Double
     public let mode: String
+    /// Heap allocations of the daemon counted at simulation times (process modes only).
+    public var allocationSamples: [(timeNs: UInt64, count: UInt64)] = []
+
+    public init(sim: ScenarioSim, outcome: String, simSeconds: Double, wallSeconds: Double, mode: String) {
+        self.sim = sim
+        self.outcome = outcome
+        self.simSeconds = simSeconds
+        self.wallSeconds = wallSeconds
+        self.mode = mode
+    }
 
     public var judgement: (passed: Bool, bounds: [ScenarioSim.Bound]) { sim.judge(outcome: outcome, simSeconds: simSeconds) }
 

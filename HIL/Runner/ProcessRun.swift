@@ -33,8 +33,10 @@ public struct ProcessRun {
         }
     }
 
+    /// `countAllocationsAt`: simulation times at which to read the daemon's heap-allocation
+    /// count (HIL/preload/malloccount.c); the samples come back in the result.
     public static func run(_ scenario: Scenario, seed: UInt64, boardPath: String, workDir: String, firmware: Bool,
-                           progress: ((String) -> Void)?) throws -> RunResult {
+                           progress: ((String) -> Void)?, countAllocationsAt: [UInt64] = []) throws -> RunResult {
         let wallStart = Date()
         let paths = try Paths.resolve(firmware: firmware)
         let sim = try ScenarioSim(scenario: scenario, seed: seed, lineLevels: .physical)
@@ -66,14 +68,25 @@ public struct ProcessRun {
         var args = ["--config", configPath, "--board", boardPath]
         var env = ProcessInfo.processInfo.environment
         env["PLUMB_HIL_SOCKET"] = socketPath
+        var preload = paths.preload
+        var counter: AllocationCounter? = nil
+        if !countAllocationsAt.isEmpty {
+            let lib = firmware ? "build/hil/malloccount-aarch64.so" : "build/hil/malloccount.so"
+            guard FileManager.default.fileExists(atPath: lib) else { throw HILError.setup("counting allocations needs \(lib) (make hil-preload)") }
+            counter = try AllocationCounter(path: workDir + "/malloc.count")
+            preload += ":" + lib
+            env["PLUMB_MALLOC_COUNT_FILE"] = workDir + "/malloc.count"
+        }
         if let qemu = paths.qemu {
             p.executableURL = URL(fileURLWithPath: try which(qemu))
-            args = ["-L", "/usr/aarch64-linux-gnu", "-E", "PLUMB_HIL_SOCKET=\(socketPath)", "-E", "LD_PRELOAD=\(paths.preload)",
-                    paths.daemon] + args
+            args = ["-L", "/usr/aarch64-linux-gnu", "-E", "PLUMB_HIL_SOCKET=\(socketPath)", "-E", "LD_PRELOAD=\(preload)"]
+                + (counter != nil ? ["-E", "PLUMB_MALLOC_COUNT_FILE=\(workDir)/malloc.count"] : []) + [paths.daemon] + args
         } else {
             p.executableURL = URL(fileURLWithPath: paths.daemon)
-            env["LD_PRELOAD"] = paths.preload
+            env["LD_PRELOAD"] = preload
         }
+        var samples: [(timeNs: UInt64, count: UInt64)] = []
+        var pendingSamples = countAllocationsAt.sorted()
         p.arguments = args
         p.environment = env
         let errPipe = Pipe()
@@ -109,6 +122,10 @@ public struct ProcessRun {
                 drainLog()
                 for line in log.take() {
                     if let o = handle(line, sim: sim) { outcome = o }
+                }
+                while let first = pendingSamples.first, now >= first, let c = counter {
+                    samples.append((now, c.read()))
+                    pendingSamples.removeFirst()
                 }
                 if outcome != nil || now >= limitNs { break loop }
                 let next = deadline ?? (now + 10_000_000)
@@ -151,8 +168,10 @@ public struct ProcessRun {
         if exited && outcome == nil {
             throw HILError.setup("the daemon exited (status \(p.terminationStatus)) before the mission ended; log:\n" + log.tail())
         }
-        return RunResult(sim: sim, outcome: outcome ?? "timeout", simSeconds: Double(endNs) / 1e9,
-                         wallSeconds: Date().timeIntervalSince(wallStart), mode: firmware ? "firmware" : "process")
+        var result = RunResult(sim: sim, outcome: outcome ?? "timeout", simSeconds: Double(endNs) / 1e9,
+                               wallSeconds: Date().timeIntervalSince(wallStart), mode: firmware ? "firmware" : "process")
+        result.allocationSamples = samples
+        return result
     }
 
     /// Mission lines of the daemon's log: state changes (with the daemon's own time) and the outcome.
@@ -262,5 +281,18 @@ final class LoopbackUDP {
                 sendto(fd, b.baseAddress, b.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
             } }
         }
+    }
+}
+
+/// The shared counter file malloccount.so increments.
+final class AllocationCounter {
+    let path: String
+    init(path: String) throws {
+        self.path = path
+        try Data(count: 8).write(to: URL(fileURLWithPath: path))
+    }
+    func read() -> UInt64 {
+        guard let d = FileManager.default.contents(atPath: path), d.count >= 8 else { return 0 }
+        return d.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
     }
 }
