@@ -10,7 +10,7 @@ let embedded = Context.environment["EMBEDDED"] == "1"
 
 let shippedSwift: [SwiftSetting] = embedded
     ? [.enableExperimentalFeature("Embedded"), .unsafeFlags(["-wmo", "-Osize", "-Xfrontend", "-function-sections"])]
-    : []
+    : [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
 
 func shipped(_ name: String, _ deps: [Target.Dependency], linking: [LinkerSetting] = []) -> Target {
     .target(name: name, dependencies: deps, swiftSettings: shippedSwift, linkerSettings: linking)
@@ -48,7 +48,11 @@ if !embedded {
         .target(name: "PlumbHIL",
                 dependencies: ["PlumbCore", "PlumbHAL", "PlumbDevices", "PlumbFlight", "PlumbLink", "PlumbVehicle"],
                 path: "HIL",
-                sources: ["Models", "Bus", "World", "Autopilot", "Server", "Report", "Runner"]),
+                sources: ["Models", "Bus", "World", "Autopilot", "Server", "Report", "Runner"],
+                // The simulator's classes are stepped a million times a run: no dynamic
+                // exclusivity checks in release (the debug build keeps them).
+                swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked", "-cross-module-optimization"],
+                                             .when(configuration: .release))]),
         .executableTarget(
             name: "plumb",
             dependencies: ["PlumbCore", "PlumbHAL", "PlumbDevices", "PlumbFlight", "PlumbLink",
