@@ -182,6 +182,8 @@ public struct RunResult {
     public let mode: String
     /// Heap allocations of the daemon counted at simulation times (process modes only).
     public var allocationSamples: [(timeNs: UInt64, count: UInt64)] = []
+    /// Peak resident set of the daemon's process, KB (process modes only).
+    public var peakRSSKB: Int? = nil
 
     public init(sim: ScenarioSim, outcome: String, simSeconds: Double, wallSeconds: Double, mode: String) {
         self.sim = sim

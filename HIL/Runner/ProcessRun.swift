@@ -77,7 +77,13 @@ public struct ProcessRun {
             preload += ":" + lib
             env["PLUMB_MALLOC_COUNT_FILE"] = workDir + "/malloc.count"
         }
-        if let qemu = paths.qemu {
+        if let wrapper = ProcessInfo.processInfo.environment["PLUMB_DAEMON_WRAPPER"], !wrapper.isEmpty, paths.qemu == nil {
+            // e.g. "valgrind --tool=callgrind --callgrind-out-file=F": the daemon under a tool.
+            let words = wrapper.split(separator: " ").map(String.init)
+            p.executableURL = URL(fileURLWithPath: try which(words[0]))
+            args = Array(words.dropFirst()) + [paths.daemon] + args
+            env["LD_PRELOAD"] = preload
+        } else if let qemu = paths.qemu {
             p.executableURL = URL(fileURLWithPath: try which(qemu))
             args = ["-L", "/usr/aarch64-linux-gnu", "-E", "PLUMB_HIL_SOCKET=\(socketPath)", "-E", "LD_PRELOAD=\(preload)"]
                 + (counter != nil ? ["-E", "PLUMB_MALLOC_COUNT_FILE=\(workDir)/malloc.count"] : []) + [paths.daemon] + args
@@ -119,12 +125,14 @@ public struct ProcessRun {
         defer { if p.isRunning { p.terminate() } }
 
         let limitNs = UInt64(scenario.timeLimitS * 1e9)
+        // A daemon under valgrind takes its time; otherwise 30 s without a sleep is a hang.
+        let sleepTimeoutMs = ProcessInfo.processInfo.environment["PLUMB_DAEMON_WRAPPER"].map { $0.isEmpty ? 30_000 : 600_000 } ?? 30_000
         var apBytes: [UInt8] = []
         var outcome: String? = nil
         var lastProgressS = -30.0
         var exited = false
         loop: while true {
-            switch server.serveUntilAllSleep(timeoutMs: 30_000) {
+            switch server.serveUntilAllSleep(timeoutMs: sleepTimeoutMs) {
             case .allSleeping(let deadline):
                 let now = server.nowNs
                 // What the daemon sent in its last tick reaches the autopilot now.
@@ -152,7 +160,7 @@ public struct ProcessRun {
                                     sim.world.battery.socFraction * 100))
                 }
             case .timeout:
-                throw HILError.setup("the daemon stopped answering (no sleep within 30 s of wall time); log:\n" + log.tail())
+                throw HILError.setup("the daemon stopped answering (no sleep within \(sleepTimeoutMs / 1000) s of wall time); log:\n" + log.tail())
             case .noClients, .clientDisconnected:
                 drainLog()
                 if !p.isRunning { exited = true; break loop }
@@ -162,6 +170,12 @@ public struct ProcessRun {
             }
         }
         let endNs = server.nowNs
+        // Peak resident memory of the daemon over the flight (of qemu with it, in firmware mode).
+        var peakRSSKB: Int? = nil
+        if let status = try? String(contentsOfFile: "/proc/\(p.processIdentifier)/status", encoding: .utf8),
+           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) {
+            peakRSSKB = Int(line.filter { $0.isNumber })
+        }
         if p.isRunning {
             p.terminate()
             // Let it put the outputs safe; time must move for its sleeps.
@@ -181,6 +195,7 @@ public struct ProcessRun {
         var result = RunResult(sim: sim, outcome: outcome ?? "timeout", simSeconds: Double(endNs) / 1e9,
                                wallSeconds: Date().timeIntervalSince(wallStart), mode: firmware ? "firmware" : "process")
         result.allocationSamples = samples
+        result.peakRSSKB = peakRSSKB
         return result
     }
 

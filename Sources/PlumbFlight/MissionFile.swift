@@ -25,7 +25,7 @@ extension MissionPlan {
             let roof = r.double(key + ".roof_height_m", in: 0...50, default: 0) ?? 0
             let drop = r.double(key + ".drop_altitude_m", in: 0...100, default: 0) ?? 0
             if kind == .drop && drop > 0 && drop <= roof + 1 {
-                r.error(key + ".drop_altitude_m", "'\\(key).drop_altitude_m' must be more than a metre above the roof")
+                r.error(key + ".drop_altitude_m", "'\(key).drop_altitude_m' must be more than a metre above the roof")
             }
             let id = r.int(key + ".parcel_id", in: 0...Int(Int32.max), default: 0) ?? 0
             legs.append(MissionLeg(kind: kind, target: p, roofHeightM: roof, dropAltitudeM: drop, parcelID: UInt32(id)))

@@ -12,6 +12,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Stripped size of the aarch64 firmware in bytes (measured by make bench).") var firmwareBytes: Int?
     @Option(help: "Frames for the link throughput figure.") var frames = 200_000
     @Option(help: "Seeds for the HIL accuracy figures (0: skip the HIL figures).") var seeds = 50
+    @Flag(inversion: .prefixedNo, help: "Measure the tick cost with valgrind's callgrind.") var callgrind = true
 
     struct Figure: Encodable {
         var name: String
@@ -36,6 +37,8 @@ struct Bench: ParsableCommand {
                                   comparedWith: "Embedded Swift, -Osize, function sections + ICF", meetsTarget: fw < 512 * 1024))
         }
         if seeds > 0 { figures += try hilFigures(seeds: seeds) }
+        if callgrind { figures += tickCostFigures() }
+        figures += startupFigures()
         print(String(repeating: "-", count: 110))
         for f in figures {
             let mark = f.meetsTarget == false ? "  MISSES TARGET" : ""
@@ -102,6 +105,13 @@ func hilFigures(seeds: Int) throws -> [Bench.Figure] {
                                     comparedWith: firmware ? "the aarch64 plumbd under qemu-aarch64, lockstep over the faked /dev"
                                         : "the host plumbd, lockstep over the faked /dev",
                                     meetsTarget: pr >= target))
+            if let kb = p.peakRSSKB {
+                out.append(Bench.Figure(name: "peak RSS, \(mode) mode", value: Double(kb) / 1024, unit: "MB over the nominal drop",
+                                        target: firmware ? "-" : "< 8",
+                                        comparedWith: firmware ? "qemu-aarch64 and the firmware together (not the firmware alone)"
+                                            : "the host plumbd (VmHWM), with the preload library",
+                                        meetsTarget: firmware ? nil : Double(kb) / 1024 < 8))
+            }
             let s = p.allocationSamples
             if s.count >= 3 {
                 let steady = Double(s[2].count - s[1].count) / Double((s[2].timeNs - s[1].timeNs) / 10_000_000)
@@ -151,4 +161,96 @@ func hilFigures(seeds: Int) throws -> [Bench.Figure] {
                             target: "<= 25", comparedWith: "p50 \(String(format: "%.1f", pct(calm.parcel, 0.5) * 100)) cm; \(calm.failed) run(s) of \(seeds) off their scenario",
                             meetsTarget: pct(calm.parcel, 0.95) <= 0.25))
     return out
+}
+
+/// Instructions per control tick of the host daemon over the nominal landing, by stage,
+/// counted by valgrind's callgrind (repeatable, unlike time).
+func tickCostFigures() -> [Bench.Figure] {
+    let work = NSTemporaryDirectory() + "plumb-callgrind-\(getpid())"
+    let outFile = work + "/callgrind.out"
+    let missing = Bench.Figure(name: "tick cost", value: .nan, unit: "not measured (valgrind or the HIL missing)", target: "-",
+                               comparedWith: "-", meetsTarget: nil)
+    guard FileManager.default.isExecutableFile(atPath: "/usr/bin/valgrind"),
+          let s = try? HIL.loadScenario("nominal-landing") else { return [missing] }
+    setenv("PLUMB_DAEMON_WRAPPER", "valgrind --tool=callgrind --callgrind-out-file=\(outFile)", 1)
+    defer { unsetenv("PLUMB_DAEMON_WRAPPER") }
+    guard let r = try? ProcessRun.run(s, seed: 1, boardPath: "Board/sim.toml", workDir: work, firmware: false, progress: nil) else {
+        return [missing]
+    }
+    unsetenv("PLUMB_DAEMON_WRAPPER")
+    let ticks = r.simSeconds * 100
+    // Inclusive instruction counts per function, demangled.
+    let annotate = Process()
+    annotate.executableURL = URL(fileURLWithPath: "/bin/sh")
+    annotate.arguments = ["-c", "callgrind_annotate --inclusive=yes --threshold=100 '\(outFile)' | swift demangle --simplified"]
+    let pipe = Pipe()
+    annotate.standardOutput = pipe
+    annotate.standardError = FileHandle.nullDevice
+    guard (try? annotate.run()) != nil else { return [missing] }
+    let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    annotate.waitUntilExit()
+    func inclusive(_ needle: String) -> Double? {
+        var best: Double? = nil
+        for line in text.split(separator: "\n") where line.contains(needle) {
+            let first = line.split(separator: " ", omittingEmptySubsequences: true).first ?? ""
+            if let v = Double(first.filter { $0.isNumber }) { best = max(best ?? 0, v) }
+        }
+        return best
+    }
+    var out: [Bench.Figure] = []
+    let stages: [(String, String, String)] = [
+        ("tick, whole (drivers to outputs)", "Vehicle.tick(", "DeviceRuntime.tick + snapshot + Mission.step + actuate"),
+        ("tick stage: drivers", "DeviceRuntime.tick(", "I2C polls on the faked /dev (syscalls into the preload library counted)"),
+        ("tick stage: snapshot", "DeviceRuntime.snapshot(", "one immutable snapshot"),
+        ("tick stage: estimator + mission + controllers", "Mission.step(", "frame and rope estimators, state machine, failsafes"),
+        ("tick stage: winch, hook, cutter outputs", "Vehicle.actuate(", "PCA9685 writes only on change"),
+        ("tick stage: MAVLink out", "AutopilotRuntime.send(", "setpoint streaming, heartbeat, commands"),
+        ("tick stage: MAVLink in", "AutopilotRuntime.readable(", "parsing the autopilot's telemetry"),
+    ]
+    for (name, needle, what) in stages {
+        if let v = inclusive(needle) {
+            out.append(Bench.Figure(name: name, value: v / ticks, unit: "instructions/tick (callgrind, host x86-64)",
+                                    target: "-", comparedWith: what, meetsTarget: nil))
+        } else {
+            out.append(Bench.Figure(name: name, value: .nan, unit: "not separable (inlined by the optimiser)",
+                                    target: "-", comparedWith: what, meetsTarget: nil))
+        }
+    }
+    if let whole = inclusive("Vehicle.tick(") {
+        let perSecond = whole / ticks * 100 + (inclusive("AutopilotRuntime.send(") ?? 0) / ticks * 100
+            + (inclusive("AutopilotRuntime.readable(") ?? 0) / ticks * 100
+        out.append(Bench.Figure(name: "CPU on the drone (estimate)", value: perSecond / 1.5e9 * 100,
+                                unit: "% of one 1.5 GHz Cortex-A72 at 1 instr/cycle", target: "-",
+                                comparedWith: "an estimate: \(String(format: "%.2f", perSecond / 1e6)) M instructions per second of flight at 100 Hz, counted on x86-64",
+                                meetsTarget: nil))
+    }
+    out.append(Bench.Figure(name: "worst tick", value: .nan, unit: "not measured (callgrind gives totals)", target: "-",
+                            comparedWith: "-", meetsTarget: nil))
+    return out
+}
+
+/// Wall time from exec to the end of the first control tick of the host daemon on a board
+/// without hardware (no device power-up waits), median of 20 starts.
+func startupFigures() -> [Bench.Figure] {
+    let daemon = FileManager.default.fileExists(atPath: ".build/release/plumbd") ? ".build/release/plumbd" : ".build/debug/plumbd"
+    let config = NSTemporaryDirectory() + "plumb-bench-startup.toml"
+    try? "[realtime]\nsched_fifo = false\nlock_memory = false\n[autopilot]\nlisten = \"127.0.0.1:0\"\n"
+        .write(toFile: config, atomically: true, encoding: .utf8)
+    var times: [Double] = []
+    for _ in 0..<20 {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: daemon)
+        p.arguments = ["--config", config, "--board", "Tests/fixtures/no-hardware.toml", "--ticks", "1"]
+        p.standardError = FileHandle.nullDevice
+        p.standardOutput = FileHandle.nullDevice
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        guard (try? p.run()) != nil else { break }
+        p.waitUntilExit()
+        times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6 - 10)   // less the one 10 ms period waited
+    }
+    guard !times.isEmpty else { return [] }
+    let median = times.sorted()[times.count / 2]
+    return [Bench.Figure(name: "start-up to first tick", value: median, unit: "ms (median of 20, host plumbd, exec to exit)",
+                         target: "< 100", comparedWith: "includes process start, dynamic linking and the shutdown after the tick",
+                         meetsTarget: median < 100)]
 }

@@ -375,7 +375,7 @@ struct MissionEventLog {
             } else if e.note != .none {
                 log.info("mission t=\(t) phase=\(e.phase.name) leg=\(e.leg): " + e.note.text)
             }
-            if e.phase == .done { log.notice("mission outcome=\(m.outcome.name) delivered=\(m.delivered) not_delivered=\(m.notDelivered)") }
+            if e.phase == .done || e.phase == .autopilotLost { log.notice("mission outcome=\(m.outcome.name) delivered=\(m.delivered) not_delivered=\(m.notDelivered)") }
         }
     }
 }

@@ -90,6 +90,9 @@ func mavVectorMessages() -> [(name: String, message: MAVLinkMessage)] {
         ("extended_sys_state", .extendedSysState(MAVExtendedSysState(vtolState: 0, landedState: 2))),
         ("extended_sys_state_zero", .extendedSysState(MAVExtendedSysState(vtolState: 0, landedState: 0))),
         ("landing_target", .landingTarget(lt)),
+        ("wind", .wind(MAVWind(direction: 250.5, speed: 8.25, speedZ: -0.5))),
+        ("wind_cov", .windCov(MAVWindCov(timeUsec: 123_456_789, windX: -3.5, windY: 2.25, windZ: 0.125, varHoriz: 0.25,
+                                         varVert: 0.5, windAlt: 230, horizAccuracy: 0.375, vertAccuracy: 0.625))),
         ("statustext", .statusText(MAVStatusText(severity: 4, string: "PreArm: Throttle below failsafe"))),
     ]
 }
@@ -141,6 +144,12 @@ func mavPyFields(_ m: MAVLinkMessage) -> [String: Any] {
                 "position_valid": d(l.positionValid)]
     case .statusText(let s):
         return ["severity": d(s.severity), "text": s.string, "id": d(s.id), "chunk_seq": d(s.chunkSeq)]
+    case .wind(let w):
+        return ["direction": f(w.direction), "speed": f(w.speed), "speed_z": f(w.speedZ)]
+    case .windCov(let w):
+        return ["time_usec": d(w.timeUsec), "wind_x": f(w.windX), "wind_y": f(w.windY), "wind_z": f(w.windZ),
+                "var_horiz": f(w.varHoriz), "var_vert": f(w.varVert), "wind_alt": f(w.windAlt),
+                "horiz_accuracy": f(w.horizAccuracy), "vert_accuracy": f(w.vertAccuracy)]
     case .unknown:
         return [:]
     }
@@ -330,7 +339,7 @@ let mavSecond: UInt64 = 1_000_000_000
 
     @Test func encodingIntoReservedCapacityDoesNotReallocate() {
         var out: [UInt8] = []
-        out.reserveCapacity(512)
+        out.reserveCapacity(4096)
         let base = out.withUnsafeBufferPointer { $0.baseAddress }
         for (_, m) in mavVectorMessages() {
             MAVLinkFrame.append(m, sequence: 0, systemId: 1, componentId: 1, to: &out)

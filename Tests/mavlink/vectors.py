@@ -11,7 +11,8 @@ pymavlink and prints one JSON object per line: {"name", "type", "seq", "sys", "c
 import json
 import sys
 
-from pymavlink.dialects.v20 import common as mavlink
+# ardupilotmega: common plus ArduPilot's own messages (WIND).
+from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 SYSTEM, COMPONENT = 1, 1
 
@@ -50,6 +51,10 @@ def messages():
             time_usec=1234567890123, target_num=1, frame=12, angle_x=0.125, angle_y=-0.25, distance=12.5,
             size_x=0.0625, size_y=0.03125, x=0.5, y=-0.75, z=12.0, q=[1.0, 0.0, 0.0, 0.0],
             type=2, position_valid=1)),
+        ("wind", m.MAVLink_wind_message(direction=250.5, speed=8.25, speed_z=-0.5)),
+        ("wind_cov", m.MAVLink_wind_cov_message(time_usec=123456789, wind_x=-3.5, wind_y=2.25, wind_z=0.125,
+                                                var_horiz=0.25, var_vert=0.5, wind_alt=230.0,
+                                                horiz_accuracy=0.375, vert_accuracy=0.625)),
         ("statustext", m.MAVLink_statustext_message(
             severity=4, text=b"PreArm: Throttle below failsafe", id=0, chunk_seq=0)),
     ]
