@@ -48,6 +48,7 @@ if !embedded {
         .target(name: "PlumbHIL",
                 dependencies: ["PlumbCore", "PlumbHAL", "PlumbDevices", "PlumbFlight", "PlumbLink", "PlumbVehicle"],
                 path: "HIL",
+                exclude: ["scenarios", "preload", "README.md", "compare-modes.sh"],
                 sources: ["Models", "Bus", "World", "Autopilot", "Server", "Report", "Runner"],
                 // The simulator's classes are stepped a million times a run: no dynamic
                 // exclusivity checks in release (the debug build keeps them).

@@ -16,7 +16,7 @@ command -v swift >/dev/null || {
 
 packages=(
   gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user file python3-pip
-  gpiod i2c-tools tshark systemd
+  gpiod i2c-tools tshark systemd stress-ng
   libgpiod-dev libi2c-dev libsodium-dev
   libgpiod-dev:arm64 libi2c-dev:arm64 libsodium-dev:arm64
   ${EXTRA_DEBS:-}
@@ -60,4 +60,11 @@ if ! python3 -c "import pyubx2" 2>/dev/null; then
   echo "deps: installing pyubx2 (PyPI)"
   python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore pyubx2 \
     || python3 -m pip install --quiet --break-system-packages pyubx2
+fi
+# pymavlink: an independent MAVLink implementation that the autopilot link's frames are
+# checked against, both ways.
+if ! python3 -c "import pymavlink" 2>/dev/null; then
+  echo "deps: installing pymavlink (PyPI)"
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore pymavlink \
+    || python3 -m pip install --quiet --break-system-packages pymavlink
 fi

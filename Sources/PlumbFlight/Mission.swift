@@ -60,6 +60,9 @@ public struct Mission {
     private var wasRTK = true
     private var touchdownCount = 0
     private var takeoffGroundD: Double = 0
+    private var earlyNs: UInt64 = 0
+    private var releaseUnverified = false
+    private var releasedAtL: Double = 0
 
     public init(config: FlightConfig, plan: MissionPlan, eventCapacity: Int = 64) {
         self.config = config
@@ -106,13 +109,26 @@ public struct Mission {
     /// Dispatch: skip the current delivery (the rope is brought in first).
     public mutating func abortDelivery() {
         emit(.abortRequested)
+        if notFlying { return abortOnGround() }
         skipLeg()
     }
 
     /// Dispatch: return home now.
     public mutating func returnHome() {
         emit(.returnRequested)
+        if notFlying { return abortOnGround() }
         goHome()
+    }
+
+    /// Phases on the ground (or landing) where a leg change or a return cannot be flown.
+    private var notFlying: Bool {
+        phase == .preflight || phase == .arming || phase == .touchdown || phase == .onPad
+    }
+
+    private mutating func abortOnGround() {
+        guard phase == .preflight || phase == .arming else { return }   // on a pad: the flight goes on from there
+        outcome = .aborted
+        enter(.done, .abortRequested)
     }
 
     /// Dispatch: land where it is.
@@ -124,13 +140,7 @@ public struct Mission {
     /// The plan may be replaced only before the flight starts.
     public mutating func replacePlan(_ p: MissionPlan) -> Bool {
         guard phase == .idle || phase == .done else { return false }
-        plan = p
-        frame = FrameEstimator(reference: p.home)
-        phase = .idle
-        outcome = .none
-        legIndex = 0
-        delivered = 0
-        notDelivered = 0
+        self = Mission(config: config, plan: p, eventCapacity: ring.count)
         return true
     }
 
@@ -170,13 +180,17 @@ public struct Mission {
     }
 
     private mutating func skipLeg() {
-        guard phase != .idle && phase != .done else { return }
+        guard phase != .idle && phase != .done && !notFlying else { return }
+        // Already bringing the rope in from an abandoned leg: nothing more to skip.
+        if phase == .retract || phase == .snagRecovery || phase == .cutRope { return }
+        if returning { return }
         notDelivered += 1
         if rope.lengthM > 0.1 || phase == .lower || phase == .settle || phase == .release {
             afterRetractReturn = false
-            enter(.retract)
             released = false
+            attempts = 0
             legIndex += 1
+            enter(.retract)
             return
         }
         legIndex += 1
@@ -184,16 +198,23 @@ public struct Mission {
     }
 
     private mutating func goHome() {
-        guard phase != .idle && phase != .done && phase != .landNow else { return }
-        // Deliveries not yet made are not made.
+        guard phase != .idle && phase != .done && phase != .landNow && !notFlying else { return }
+        // Deliveries not yet made are not made (a parcel already released counts as made).
+        let retracting = phase == .retract || phase == .snagRecovery || phase == .cutRope
         if !returning {
-            for l in plan.legs[min(legIndex, plan.legs.count)...] where l.kind != .waypoint { notDelivered += 1 }
+            let from = min(legIndex + (retracting && released ? 1 : 0), plan.legs.count)
+            for l in plan.legs[from...] where l.kind != .waypoint { notDelivered += 1 }
         }
         legIndex = plan.legs.count
         returning = true
+        if retracting {
+            afterRetractReturn = true
+            return
+        }
         if rope.lengthM > 0.1 || phase == .lower || phase == .settle || phase == .release {
             afterRetractReturn = true
             released = false
+            attempts = 0
             enter(.retract)
             return
         }
@@ -262,7 +283,10 @@ public struct Mission {
                 emit(.autopilotBack)
             }
         }
-        if phase == .autopilotLost { return out }
+        if phase == .autopilotLost {
+            if ap.connected && !ap.armed { enter(.done, .autopilotBack) }
+            return out
+        }
 
         let airborne = ap.armed && phase != .preflight && phase != .arming && phase != .onPad
         if airborne { failsafes(s, ap) }
@@ -294,6 +318,8 @@ public struct Mission {
     // MARK: failsafes
 
     private mutating func failsafes(_ s: SensorSnapshot, _ ap: AutopilotView) {
+        // Landing where it is, or touching down: nothing here can change that.
+        if phase == .landNow || phase == .touchdown { return }
         // GNSS: transit carries on on the learned frame for a while; then home.
         if !frame.fresh(nowNs: nowNs) {
             if gnssLostSinceNs == 0 { gnssLostSinceNs = nowNs; emit(.gnssLost) }
@@ -304,7 +330,15 @@ public struct Mission {
             gnssLostSinceNs = 0
             emit(.gnssBack)
         }
-        // Battery gauge.
+        // Geofence.
+        let homeLocal = frame.toLocal(plan.home)
+        let fromHome = (ap.position - homeLocal).horizontal
+        if frame.initialized && fromHome > config.geofenceRadiusM && !returning {
+            emit(.geofence, fromHome)
+            goHome()
+            return
+        }
+        // Battery gauge: without it the energy checks below cannot run.
         if !s.batteryOK {
             if batteryLostSinceNs == 0 { batteryLostSinceNs = nowNs }
             if Math.seconds(from: batteryLostSinceNs, to: nowNs) > 3 && batteryLostSinceNs != 1 {
@@ -315,14 +349,6 @@ public struct Mission {
             return
         }
         if batteryLostSinceNs > 1 { batteryLostSinceNs = 0 }
-        // Geofence.
-        let homeLocal = frame.toLocal(plan.home)
-        let fromHome = (ap.position - homeLocal).horizontal
-        if frame.initialized && fromHome > config.geofenceRadiusM && !returning {
-            emit(.geofence, fromHome)
-            goHome()
-            return
-        }
         // Energy: what it takes to finish this leg and get home, and to get home now.
         guard frame.initialized, s.batteryFullAh > 0, currentA > 0 else { return }
         let speed = max(2, config.cruiseSpeedMps - config.windAllowanceMps)
@@ -358,6 +384,8 @@ public struct Mission {
         var refusal: MissionNote = .none
         let cold = isCold(s)
         if plan.legs.isEmpty && !plan.returnHome { refusal = .preflightPlan }
+        // A one-way flight must end on a pad, not in the air.
+        else if !plan.returnHome && plan.legs.last?.kind != .land { refusal = .preflightPlan }
         else if !ap.connected { refusal = .preflightAutopilot }
         else if !s.batteryOK || s.batterySoCPct < (cold ? config.minTakeoffPctCold : config.minTakeoffPct) {
             refusal = .preflightBattery
@@ -376,7 +404,12 @@ public struct Mission {
                 if cold && fromHome > config.coldRadiusM && refusal == .none { refusal = .preflightColdRadius }
                 distance += prev.ned(to: l.target).horizontal
                 prev = l.target
-                if l.kind == .drop { work += 120 }
+                if l.kind == .drop {
+                    work += 120
+                    // The hold height must clear the roof; a roof lower than the touchdown
+                    // window could not be told from the floor.
+                    if dropAltitude(l) <= l.roofHeightM + 1 && refusal == .none { refusal = .preflightPlan }
+                }
                 if l.kind == .land { work += 120 + config.cruiseAltitudeM / 1.0 * 2 }
             }
             distance += prev.ned(to: plan.home).horizontal
@@ -493,6 +526,7 @@ public struct Mission {
                 if timer2Ns == 0 { timer2Ns = nowNs }
                 if Math.seconds(from: timer2Ns, to: nowNs) > config.landFixWaitS * 3 { landingFailed(ap, &out) }
             } else { timer2Ns = 0 }
+            if phase == .align && inPhaseS() > 90 { landingFailed(ap, &out) }
         case .descend:
             let speed: Double, bound: Double
             if h > config.landSlowBelowM { speed = config.landFastSpeedMps; bound = config.landFastErrorM }
@@ -511,7 +545,7 @@ public struct Mission {
                 // Hold the height; too far off for too long, or no usable fix: go around.
                 if timerNs == 0 { timerNs = nowNs }
                 let waited = Math.seconds(from: timerNs, to: nowNs)
-                if (fixOK && err > 2 * bound && waited > 1.0) || (!fixOK && waited > config.landFixWaitS) {
+                if (fixOK && err > 2 * bound && waited > 1.0) || (fixOK && waited > 3) || (!fixOK && waited > config.landFixWaitS) {
                     retries += 1
                     enter(.goAround, .goAround, err)
                     out.setpoint = NED(t.n, t.e, approachD)
@@ -539,7 +573,7 @@ public struct Mission {
             }
         case .goAround:
             out.setpoint = NED(t.n, t.e, approachD)
-            if abs(ap.position.d - approachD) < 0.7 {
+            if abs(ap.position.d - approachD) < 0.7 || inPhaseS() > 30 {
                 if retries > config.landMaxRetries {
                     landingFailed(ap, &out)
                 } else {
@@ -548,9 +582,10 @@ public struct Mission {
             }
         case .touchdown:
             out.setpoint = NED(t.n, t.e, t.d + 0.6)
-            if ap.armed {
+            if ap.armed && inPhaseS() < 15 {
                 command(.disarm, &out)
             } else {
+                if ap.armed { emit(.commandRefused) }
                 lastCommandNs = 0
                 enter(.onPad, .disarmed, err)
             }
@@ -594,7 +629,12 @@ public struct Mission {
             finish()
             return
         }
-        // Take off again for the next leg (or home).
+        // Take off again for the next leg (or home); an autopilot that will not arm ends it.
+        if inPhaseS() > 40 {
+            outcome = .aborted
+            enter(.done, .commandRefused)
+            return
+        }
         out.setpoint = ap.position
         if !ap.guided {
             command(.mode(.guided), &out)
@@ -616,7 +656,7 @@ public struct Mission {
     private func parcelDrift(_ ap: AutopilotView, ropeM: Double) -> NED {
         guard let w = ap.wind, parcelWeightN > 1 else { return .zero }
         let speed = w.horizontal
-        guard speed > 0.2 else { return .zero }
+        guard speed.isFinite, speed > 0.2, speed < 60 else { return .zero }
         let drag = 0.5 * config.airDensityKgM3 * config.parcelDragAreaM2 * speed * speed
         let hang = max(0, ropeM + config.hookBelowSkidsM + config.parcelHeightM / 2)
         let offset = min(hang * drag / parcelWeightN, 3)
@@ -687,7 +727,9 @@ public struct Mission {
             }
             out.brake = false
             out.winch = Math.clamp((v + 0.5 * (v - rope.speedMps)) / config.winchMaxSpeedMps, -1, 1)
-            let inWindow = L > expectedL - config.touchdownWindowM
+            // Below the roof's level only: a parcel sitting on the roof must never look down.
+            let window = l.roofHeightM > 0 ? min(config.touchdownWindowM, 0.5 * l.roofHeightM) : config.touchdownWindowM
+            let inWindow = L > expectedL - window
             if inWindow && rope.tensionN < config.touchdownTensionRatio * W {
                 if timerNs == 0 { timerNs = nowNs }
                 if Math.seconds(from: timerNs, to: nowNs) >= config.touchdownHoldS {
@@ -698,20 +740,31 @@ public struct Mission {
             } else {
                 timerNs = 0
             }
-            if L > expectedL + config.touchdownWindowM {
+            // The rope not coming out (drum slipping, motor not answering), or far too long
+            // in this phase: stop and bring the parcel back.
+            if v > 0 && rope.speedMps < 0.05 { if timer2Ns == 0 { timer2Ns = nowNs } } else { timer2Ns = 0 }
+            let stalled = v > 0 && rope.speedMps < 0.05 && timer2Ns != 0 && Math.seconds(from: timer2Ns, to: nowNs) > 3
+            if L > expectedL + config.touchdownWindowM || stalled
+                || inPhaseS() > expectedL / config.lowerFinalSpeedMps + 30 {
+                out.winch = 0
+                out.brake = true
                 emit(.noTouchdown, L)
                 skipLeg()
+                return
             }
             // The load gone slack before the window: the parcel sits on something above the
             // floor (the roof beside the opening). Never release there: bring it back.
             if !inWindow && L > 1.0 && rope.tensionN < config.touchdownTensionRatio * W {
-                if timer2Ns == 0 { timer2Ns = nowNs }
-                if Math.seconds(from: timer2Ns, to: nowNs) >= config.touchdownHoldS {
+                if earlyNs == 0 { earlyNs = nowNs }
+                if Math.seconds(from: earlyNs, to: nowNs) >= config.touchdownHoldS {
+                    out.winch = 0
+                    out.brake = true
                     emit(.noTouchdown, L)
                     skipLeg()
+                    return
                 }
             } else {
-                timer2Ns = 0
+                earlyNs = 0
             }
         case .settle:
             out.brake = true
@@ -729,7 +782,8 @@ public struct Mission {
                 }
             } else { timerNs = 0 }
             if inPhaseS() > 5 {
-                // A partial set-down that never settles: a little more rope, then judge again.
+                // A partial set-down that never settles: a little more rope, then judge again
+                // (bounded: the lowering's own length and time limits end it).
                 enter(.lower)
             }
         case .release:
@@ -741,11 +795,15 @@ public struct Mission {
             let inCycle = t - Double(attempts) * cycle
             out.hookOpen = inCycle < config.releaseVerifyS
             if inCycle >= config.releaseVerifyS * 0.5 && s.hookLatched != true && rope.tensionN < config.touchdownTensionRatio * W {
+                // Without a hook switch the release is confirmed while reeling in (below).
+                releaseUnverified = s.hookLatched == nil
+                releasedAtL = L
                 released = true
                 delivered += 1
                 emit(.released, Math.seconds(from: phaseSinceNs, to: nowNs))
                 emit(.delivered)
                 afterRetractReturn = false
+                attempts = 0
                 enter(.retract)
                 out.hookOpen = true
                 return
@@ -756,6 +814,7 @@ public struct Mission {
                     emit(.hookJam)
                     notDelivered += 1
                     released = false
+                    attempts = 0
                     legIndex += 1
                     afterRetractReturn = false
                     enter(.retract)
@@ -777,10 +836,27 @@ public struct Mission {
             }
             let v = min(config.retractSpeedMps, 0.15 + 0.8 * max(0, L))
             out.winch = Math.clamp(-(v + 0.5 * (v + rope.speedMps)) / config.winchMaxSpeedMps, -1, 1)
+            // A release nobody saw (no hook switch): the load must stay light once reeling in.
+            if released && releaseUnverified && L < releasedAtL - 0.3 && s.tensionOK
+                && rope.tensionN > config.touchdownTensionRatio * parcelWeightN {
+                releaseUnverified = false
+                released = false
+                delivered -= 1
+                notDelivered += 1
+                emit(.hookJam, rope.tensionN)
+            } else if released && releaseUnverified && L < releasedAtL - 0.5 {
+                releaseUnverified = false
+            }
             if !s.encoderOK {
-                // Without the encoder, reel in slowly until the home switch, for a bounded time.
+                // Without the encoder, reel in slowly until the home switch, for a bounded
+                // time and never against a snag.
                 out.winch = -0.25
-                if inPhaseS() > 120 { out.winch = 0; out.brake = true; enter(.hold, .encoderLost) }
+                let limit = released ? config.snagTensionN : 2 * W + config.snagTensionN
+                if inPhaseS() > 120 || (s.tensionOK && rope.tensionN > limit) || (s.drumHome == nil && inPhaseS() > 60) {
+                    out.winch = 0
+                    out.brake = true
+                    enter(.hold, .encoderLost)
+                }
                 return
             }
             let limit = released ? config.snagTensionN : 2 * W + config.snagTensionN

@@ -46,3 +46,37 @@ public struct TickAccounting: Equatable {
     /// Overruns of either kind.
     public var overruns: UInt64 { missedTicks &+ budgetOverruns }
 }
+
+/// How late each tick's wake-up was against the timer's schedule: a fixed histogram
+/// (1 µs buckets up to 20 ms, then one overflow bucket), allocated once, nothing per tick.
+public struct WakeLatency {
+    public static var bucketNs: UInt64 { 1_000 }
+    public static var buckets: Int { 20_000 }
+    private var counts: [UInt32]
+    public private(set) var samples: UInt64 = 0
+    public private(set) var overflow: UInt64 = 0
+    public private(set) var maxNs: UInt64 = 0
+
+    public init() { counts = [UInt32](repeating: 0, count: WakeLatency.buckets) }
+
+    /// `wakeNs` is when the tick started, `dueNs` when its period ended.
+    public mutating func record(wakeNs: UInt64, dueNs: UInt64) {
+        let late = wakeNs > dueNs ? wakeNs - dueNs : 0
+        samples &+= 1
+        if late > maxNs { maxNs = late }
+        let i = late / WakeLatency.bucketNs
+        if i < UInt64(counts.count) { counts[Int(i)] &+= 1 } else { overflow &+= 1 }
+    }
+
+    /// The latency below which `fraction` of the samples fall (bucket upper edge), ns.
+    public func percentileNs(_ fraction: Double) -> UInt64 {
+        guard samples > 0 else { return 0 }
+        let want = UInt64((Double(samples) * fraction).rounded(.up))
+        var seen: UInt64 = 0
+        for i in 0..<counts.count {
+            seen &+= UInt64(counts[i])
+            if seen >= want { return UInt64(i + 1) * WakeLatency.bucketNs }
+        }
+        return maxNs
+    }
+}

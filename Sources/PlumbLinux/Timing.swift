@@ -13,6 +13,8 @@ public final class TimerfdTicker: Ticker {
     public let periodNs: UInt64
     public let fd: Int32
     public private(set) var accounting: TickAccounting
+    /// When the timer was armed (monotonic ns): period k ends at armedAtNs + k × periodNs.
+    public let armedAtNs: UInt64
 
     public init(periodNs: UInt64, budgetNs: UInt64) throws(TickerError) {
         self.periodNs = periodNs
@@ -20,6 +22,7 @@ public final class TimerfdTicker: Ticker {
         let r = plumb_timerfd_create()
         if r < 0 { throw TickerError.createFailed(errno: -r) }
         fd = r
+        armedAtNs = LinuxClock().nowNs()
         let a = plumb_timerfd_arm(fd, periodNs, periodNs)
         if a < 0 {
             _ = plumb_close(fd)

@@ -247,7 +247,8 @@ public struct DeviceRuntime<Bus: I2CBus, Input: GPIOInput, Output: GPIOOutput> {
             s.gnssOK = false
         }
         if let e = encoder, let r = e.reading {
-            s.encoderOK = e.health.state(at: nowNs) == .ok
+            // A length the driver is no longer sure of (counts lost in a read gap) is not used.
+            s.encoderOK = e.health.state(at: nowNs) == .ok && r.lengthCertain
             s.ropeOutM = r.ropeOutM
             s.ropeSpeedMps = r.ropeSpeedMps
         } else {

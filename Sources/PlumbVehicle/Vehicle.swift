@@ -54,23 +54,23 @@ public struct Vehicle<Bus: I2CBus, Input: GPIOInput, Output: GPIOOutput> {
     /// Winch motor (bidirectional ESC around the safe pulse), hook servo, brake, cutter.
     mutating func actuate(nowNs: UInt64) {
         let o = outputs
-        if var pwm = devices.pwm {
+        // Mutated in place (a copy would share, then copy, the driver's pulse array).
+        if devices.pwm != nil {
             if let w = winchChannel {
                 let mid = Double(w.safePulseUs)
                 let span = o.winch >= 0 ? Double(w.maxPulseUs) - mid : mid - Double(w.minPulseUs)
                 let demand = o.brake ? 0 : Math.clamp(o.winch, -1, 1)
                 let us = UInt16(Math.clamp((mid + demand * span).rounded(), Double(w.minPulseUs), Double(w.maxPulseUs)))
                 if us != winchPulse {
-                    if pwm.setPulse(channel: w.channel, us: us, nowNs: nowNs) { winchPulse = us } else { actuatorErrors += 1 }
+                    if devices.pwm?.setPulse(channel: w.channel, us: us, nowNs: nowNs) == true { winchPulse = us } else { actuatorErrors += 1 }
                 }
             }
             if let h = hookChannel {
                 let us = o.hookOpen ? min(hookOpenUs, h.maxPulseUs) : h.safePulseUs
                 if us != hookPulse {
-                    if pwm.setPulse(channel: h.channel, us: us, nowNs: nowNs) { hookPulse = us } else { actuatorErrors += 1 }
+                    if devices.pwm?.setPulse(channel: h.channel, us: us, nowNs: nowNs) == true { hookPulse = us } else { actuatorErrors += 1 }
                 }
             }
-            devices.pwm = pwm
         }
         if let b = brake, brakeLevel != o.brake {
             do throws(GPIOError) {

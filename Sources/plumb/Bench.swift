@@ -13,6 +13,8 @@ struct Bench: ParsableCommand {
     @Option(help: "Frames for the link throughput figure.") var frames = 200_000
     @Option(help: "Seeds for the HIL accuracy figures (0: skip the HIL figures).") var seeds = 50
     @Flag(inversion: .prefixedNo, help: "Measure the tick cost with valgrind's callgrind.") var callgrind = true
+    @Option(help: "Seconds per loop-timing run (8 runs: 100 and 400 Hz, idle and loaded, with and without SCHED_FIFO; 0: skip).")
+    var jitterSeconds = 60
 
     struct Figure: Encodable {
         var name: String
@@ -39,6 +41,7 @@ struct Bench: ParsableCommand {
         if seeds > 0 { figures += try hilFigures(seeds: seeds) }
         if callgrind { figures += tickCostFigures() }
         figures += startupFigures()
+        if jitterSeconds > 0 { figures += jitterFigures(seconds: jitterSeconds) }
         print(String(repeating: "-", count: 110))
         for f in figures {
             let mark = f.meetsTarget == false ? "  MISSES TARGET" : ""
@@ -253,4 +256,69 @@ func startupFigures() -> [Bench.Figure] {
     return [Bench.Figure(name: "start-up to first tick", value: median, unit: "ms (median of 20, host plumbd, exec to exit)",
                          target: "< 100", comparedWith: "includes process start, dynamic linking and the shutdown after the tick",
                          meetsTarget: median < 100)]
+}
+
+/// Loop timing on the Linux backend: the host plumbd on a board without hardware, how late
+/// each tick woke against the timer's schedule, at 100 and 400 Hz, idle and under
+/// `stress-ng --cpu 2`, asking for SCHED_FIFO or not (the daemon says whether it was granted).
+func jitterFigures(seconds: Int) -> [Bench.Figure] {
+    let daemon = FileManager.default.fileExists(atPath: ".build/release/plumbd") ? ".build/release/plumbd" : ".build/debug/plumbd"
+    var out: [Bench.Figure] = []
+    let stress = ["/usr/bin/stress-ng", "/usr/local/bin/stress-ng"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    for load in [false, true] {
+        var stressor: Process? = nil
+        if load {
+            guard let stress else {
+                out.append(Bench.Figure(name: "loop timing under load", value: .nan, unit: "not measured: stress-ng not installed",
+                                        target: "-", comparedWith: "-", meetsTarget: nil))
+                continue
+            }
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: stress)
+            p.arguments = ["--cpu", "2", "--timeout", "\(seconds * 4 + 30)s", "--quiet"]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            if (try? p.run()) != nil { stressor = p }
+            Thread.sleep(forTimeInterval: 1)
+        }
+        for rate in [100, 400] {
+            for fifo in [false, true] {
+                let config = NSTemporaryDirectory() + "plumb-bench-jitter-\(rate)-\(fifo).toml"
+                try? "[loop]\nrate_hz = \(rate)\n[realtime]\nsched_fifo = \(fifo)\npriority = 80\nlock_memory = \(fifo)\n[autopilot]\nlisten = \"127.0.0.1:0\"\n"
+                    .write(toFile: config, atomically: true, encoding: .utf8)
+                let p = Process()
+                p.executableURL = URL(fileURLWithPath: daemon)
+                p.arguments = ["--config", config, "--board", "Tests/fixtures/no-hardware.toml", "--ticks", "\(rate * seconds)", "--timing"]
+                let pipe = Pipe()
+                p.standardOutput = pipe
+                p.standardError = FileHandle.nullDevice
+                guard (try? p.run()) != nil else { continue }
+                let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                p.waitUntilExit()
+                // "timing: N ticks at R Hz, wake latency p50 A us, p99 B us, max C us; missed M, over budget O; SCHED_FIFO S"
+                func number(after key: String) -> Double? {
+                    guard let r = text.range(of: key) else { return nil }
+                    return Double(text[r.upperBound...].prefix { $0.isNumber })
+                }
+                let granted = text.contains("SCHED_FIFO granted") ? "granted" : (fifo ? "refused" : "not asked")
+                let label = "\(rate) Hz, \(load ? "stress-ng --cpu 2" : "idle"), SCHED_FIFO \(granted)"
+                guard let p99 = number(after: "p99 "), let p50 = number(after: "p50 "), let mx = number(after: "max "),
+                      let missed = number(after: "missed ") else {
+                    out.append(Bench.Figure(name: "wake latency p99, " + label, value: .nan, unit: "not measured", target: "< 200 us",
+                                            comparedWith: "-", meetsTarget: false))
+                    continue
+                }
+                out.append(Bench.Figure(name: "wake latency p99, " + label, value: p99, unit: "us over \(seconds) s",
+                                        target: "< 200", comparedWith: "p50 \(Int(p50)) us, max \(Int(mx)) us, \(Int(missed)) tick(s) missed",
+                                        meetsTarget: p99 < 200))
+                if rate == 100 && load && granted == "granted" {
+                    out.append(Bench.Figure(name: "missed ticks, 100 Hz under load, SCHED_FIFO", value: missed, unit: "ticks over \(seconds) s",
+                                            target: "0", comparedWith: label, meetsTarget: missed == 0))
+                }
+            }
+        }
+        stressor?.terminate()
+        stressor?.waitUntilExit()
+    }
+    return out
 }

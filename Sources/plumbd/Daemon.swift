@@ -25,6 +25,7 @@ usage: plumbd [--config FILE] [--board NAME|FILE] [--check-config | --probe] [--
   --check-config   validate the config and board files, print every error, exit
   --probe          open every bus and line, probe every device, print a table, exit
   --ticks N        stop after N control ticks (testing and benchmarks)
+  --timing         on exit, print how late the ticks woke (p50, p99, max) and the misses
   --version        print the version and exit
 """
 
@@ -36,6 +37,7 @@ struct Options {
     var version = false
     var help = false
     var maxTicks: UInt64 = 0
+    var timing = false
 }
 
 func parseOptions(_ args: [String], log: Log) -> Options? {
@@ -56,6 +58,7 @@ func parseOptions(_ args: [String], log: Log) -> Options? {
         case "--help", "-h": o.help = true
         case "--check-config": o.checkConfig = true
         case "--probe": o.probe = true
+        case "--timing": o.timing = true
         case "--config", "-c":
             guard let v = value(a) else { return nil }
             o.configPath = v
@@ -155,12 +158,12 @@ func daemonMain(_ args: [String]) -> Int32 {
         writeAll(fd: 1, formatProbeTable(rows))
         return probeSucceeded(rows) ? ExitCode.ok.rawValue : ExitCode.unavailable.rawValue
     }
-    return run(config: config, board: board, maxTicks: options.maxTicks, log: log)
+    return run(config: config, board: board, maxTicks: options.maxTicks, timing: options.timing, log: log)
 }
 
 /// Bring-up and the control loop. Signals are blocked first so that a SIGTERM during
 /// bring-up is handled by the loop (outputs safe), not by the default action.
-func run(config: PlumbConfig, board: BoardDescription, maxTicks: UInt64, log: Log) -> Int32 {
+func run(config: PlumbConfig, board: BoardDescription, maxTicks: UInt64, timing: Bool = false, log: Log) -> Int32 {
     let signals: SignalSource
     do {
         signals = try SignalSource()
@@ -311,6 +314,7 @@ func run(config: PlumbConfig, board: BoardDescription, maxTicks: UInt64, log: Lo
     }
     let notifier = ServiceNotifier(tickPeriodNs: config.loop.periodNs)
     notifier.ready(status: "control loop at \(config.loop.rateHz) Hz on board \(board.name)")
+    var latency: WakeLatency? = timing ? WakeLatency() : nil
     var fds: [Int32] = [autopilot.socket.fd]
     if let l = link { fds.append(l.transport.fd) }
     let summary = runControlLoop(ticker: ticker, signals: signals, outputs: outputs, maxTicks: maxTicks, log: log,
@@ -319,6 +323,10 @@ func run(config: PlumbConfig, board: BoardDescription, maxTicks: UInt64, log: Lo
     }) { n in
         // Drivers, one snapshot, the mission and its outputs; the autopilot and the link last.
         let now = clock.nowNs()
+        if latency != nil {
+            let a = ticker.accounting
+            latency?.record(wakeNs: now, dueNs: ticker.armedAtNs &+ (a.ticks &+ a.missedTicks) &* ticker.periodNs)
+        }
         notifier.tick(n)
         if haveMission && config.mission.autostart && vehicle.mission.phase == .idle { vehicle.mission.start(nowNs: now) }
         let out = vehicle.tick(n, nowNs: now, autopilot: autopilot.bridge.view(nowNs: now))
@@ -329,6 +337,10 @@ func run(config: PlumbConfig, board: BoardDescription, maxTicks: UInt64, log: Lo
     }
     devices = vehicle.devices
     notifier.stopping(status: "stopping: outputs at safe levels")
+    if let l = latency {
+        let a = summary.accounting
+        printOut("timing: \(l.samples) ticks at \(config.loop.rateHz) Hz, wake latency p50 \(l.percentileNs(0.5) / 1000) us, p99 \(l.percentileNs(0.99) / 1000) us, max \(l.maxNs / 1000) us; missed \(a.missedTicks), over budget \(a.budgetOverruns); SCHED_FIFO \(config.realtime.schedFifo ? (rt.fifoGranted ? "granted" : "refused") : "not asked")")
+    }
     var pwmUnsafe = false
     if var pwm = devices.pwm, !pwm.applySafe(nowNs: clock.nowNs()) {
         pwmUnsafe = true

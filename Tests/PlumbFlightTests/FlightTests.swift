@@ -71,7 +71,7 @@ private struct DropBench {
         config.cruiseAltitudeM = 20
         let station = home.offset(by: NED(0, 0, 0))
         let plan = MissionPlan(home: home, legs: [MissionLeg(kind: .drop, target: station, roofHeightM: 3, dropAltitudeM: 12)],
-                               returnHome: false)
+                               returnHome: true)
         mission = Mission(config: config, plan: plan)
         ap.connected = true
         ap.armed = true
@@ -159,7 +159,7 @@ private struct DropBench {
         b.mission.start(nowNs: b.t)
         for _ in 0..<8_000 {
             _ = b.tick { _, _ in RopeDropTests.weight }   // the floor never comes
-            if b.mission.phase == .done { break }
+            if b.mission.phase == .done || (b.mission.phase == .transit && b.phases.contains(.retract)) { break }
         }
         #expect(b.releasedAt == nil)
         #expect(b.phases.contains(.retract))
@@ -240,5 +240,53 @@ private struct DropBench {
         let messages = r2.diagnostics.map { $0.formatted(file: "m.toml") }
         #expect(messages.contains { $0.hasPrefix("m.toml:10:") && $0.contains("drop_altitude_m") })
         #expect(messages.contains { $0.contains("speed") })
+    }
+}
+
+@Suite struct PlanChecks {
+    func preflight(_ plan: MissionPlan) -> Mission {
+        var m = Mission(config: FlightConfig(), plan: plan)
+        var s = SensorSnapshot()
+        s.batteryOK = true
+        s.batterySoCPct = 100
+        s.batteryFullAh = 60
+        s.batteryRemainingAh = 60
+        s.encoderOK = true
+        s.tensionOK = true
+        s.hookLatched = true
+        var ap = AutopilotView()
+        ap.connected = true
+        m.start(nowNs: 1_000_000_000)
+        for k in 0..<20 {
+            let t = UInt64(1_000_000_000 + k * 10_000_000)
+            s.nowNs = t
+            ap.positionNs = t
+            s.gnssNew = true
+            s.gnss = GNSSFix(position: home, velocity: .zero, fixType: 3, carrierSolution: 2, hAccM: 0.01, vAccM: 0.02,
+                             satellites: 20, validNs: t)
+            _ = m.step(s, ap)
+        }
+        return m
+    }
+
+    @Test func refusesPlansThatCannotBeFlownSafely() {
+        let station = home.offset(by: NED(300, 0, 0))
+        // A one-way flight that would end in the air.
+        let oneWayDrop = preflight(MissionPlan(home: home, legs: [MissionLeg(kind: .drop, target: station, roofHeightM: 3)],
+                                               returnHome: false))
+        #expect(oneWayDrop.outcome == .aborted)
+        // A hold height that does not clear the roof.
+        let lowHold = preflight(MissionPlan(home: home, legs: [MissionLeg(kind: .drop, target: station, roofHeightM: 11.5)]))
+        #expect(lowHold.outcome == .aborted)
+        let fine = preflight(MissionPlan(home: home, legs: [MissionLeg(kind: .drop, target: station, roofHeightM: 3)]))
+        #expect(fine.phase == .arming)
+    }
+
+    @Test func dispatchCannotSendAGroundedDroneOnItsWay() {
+        let station = home.offset(by: NED(300, 0, 0))
+        var m = Mission(config: FlightConfig(), plan: MissionPlan(home: home, legs: [MissionLeg(kind: .drop, target: station, roofHeightM: 3)]))
+        m.start(nowNs: 1_000_000_000)
+        m.returnHome()
+        #expect(m.phase == .done && m.outcome == .aborted)
     }
 }
