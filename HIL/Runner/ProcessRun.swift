@@ -66,6 +66,10 @@ public struct ProcessRun {
 
         let p = Process()
         var args = ["--config", configPath, "--board", boardPath]
+        // Extra daemon options for measurements (e.g. --timing).
+        if let extra = ProcessInfo.processInfo.environment["PLUMB_DAEMON_EXTRA_ARGS"], !extra.isEmpty {
+            args += extra.split(separator: " ").map(String.init)
+        }
         var env = ProcessInfo.processInfo.environment
         env["PLUMB_HIL_SOCKET"] = socketPath
         var preload = paths.preload

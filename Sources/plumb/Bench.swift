@@ -23,6 +23,20 @@ struct Bench: ParsableCommand {
         var target: String
         var comparedWith: String
         var meetsTarget: Bool?
+
+        enum CodingKeys: String, CodingKey { case name, value, unit, target, comparedWith, meetsTarget }
+
+        /// A value that is not a number (not measured, or infinite: a parcel that missed)
+        /// is written as null, with the reason in `unit`.
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(name, forKey: .name)
+            if value.isFinite { try c.encode(value, forKey: .value) } else { try c.encodeNil(forKey: .value) }
+            try c.encode(unit, forKey: .unit)
+            try c.encode(target, forKey: .target)
+            try c.encode(comparedWith, forKey: .comparedWith)
+            try c.encode(meetsTarget, forKey: .meetsTarget)
+        }
     }
 
     func run() throws {
@@ -42,14 +56,14 @@ struct Bench: ParsableCommand {
         if callgrind { figures += tickCostFigures() }
         figures += startupFigures()
         if jitterSeconds > 0 { figures += jitterFigures(seconds: jitterSeconds) }
-        print(String(repeating: "-", count: 110))
+        print(String(repeating: "-", count: 130))
         for f in figures {
             let mark = f.meetsTarget == false ? "  MISSES TARGET" : ""
             let v = f.value >= 1000 ? String(format: "%.0f", f.value) : String(format: "%.1f", f.value)
-            print("\(f.name.padding(toLength: 38, withPad: " ", startingAt: 0)) \(v.padding(toLength: 10, withPad: " ", startingAt: 0)) \(f.unit.padding(toLength: 34, withPad: " ", startingAt: 0)) target \(f.target)\(mark)")
+            print("\(f.name.padding(toLength: 58, withPad: " ", startingAt: 0)) \(v.padding(toLength: 9, withPad: " ", startingAt: 0)) \(f.unit.padding(toLength: 44, withPad: " ", startingAt: 0)) target \(f.target)\(mark)")
             print("    vs \(f.comparedWith)")
         }
-        print(String(repeating: "-", count: 110))
+        print(String(repeating: "-", count: 130))
         if let json {
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -99,9 +113,30 @@ func hilFigures(seeds: Int) throws -> [Bench.Figure] {
         do {
             // Allocations: the count at 40 s and 100 s of the nominal drop (steady transit,
             // no mission events in between), and over the whole flight after 10 s.
+            setenv("PLUMB_DAEMON_EXTRA_ARGS", "--timing", 1)
+            defer { unsetenv("PLUMB_DAEMON_EXTRA_ARGS") }
             let p = try ProcessRun.run(nominal, seed: 1, boardPath: "Board/sim.toml", workDir: work + "/" + mode,
                                        firmware: firmware, progress: nil,
                                        countAllocationsAt: [10_000_000_000, 40_000_000_000, 100_000_000_000, 300_000_000_000])
+            unsetenv("PLUMB_DAEMON_EXTRA_ARGS")
+            // The daemon's own count of user-space instructions per tick (perf counter), host only.
+            if !firmware, let log = try? String(contentsOfFile: work + "/" + mode + "/plumbd.log", encoding: .utf8) {
+                func after(_ key: String) -> Double? {
+                    guard let r = log.range(of: key) else { return nil }
+                    return Double(log[r.upperBound...].prefix { $0.isNumber })
+                }
+                if let mean = after("instructions per tick (user space) mean "), let worst = after("worst ") {
+                    out.append(Bench.Figure(name: "instructions per tick, whole loop (perf counter)", value: mean, unit: "user-space instructions",
+                                            target: "-", comparedWith: "the host plumbd over the nominal drop", meetsTarget: nil))
+                    out.append(Bench.Figure(name: "worst tick", value: worst, unit: "user-space instructions in one tick",
+                                            target: "-", comparedWith: "the same flight; the mean is \(Int(mean))", meetsTarget: nil))
+                } else if let r = log.range(of: "ns, worst "), let mean = after(") mean ") {
+                    let worst = Double(log[r.upperBound...].prefix { $0.isNumber }) ?? .nan
+                    out.append(Bench.Figure(name: "worst tick (thread CPU time)", value: worst / 1000, unit: "us of CPU in one tick",
+                                            target: "-", comparedWith: "mean \(Int(mean / 1000)) us; this machine has no instruction counter, so CPU time (including the preload library's socket round trips)",
+                                            meetsTarget: nil))
+                }
+            }
             let pr = p.simSeconds / max(p.wallSeconds, 1e-9)
             out.append(Bench.Figure(name: "HIL speed, \(mode) mode", value: pr, unit: "x real time (nominal drop)",
                                     target: ">= \(Int(target))",
@@ -227,8 +262,6 @@ func tickCostFigures() -> [Bench.Figure] {
                                 comparedWith: "an estimate: \(String(format: "%.2f", perSecond / 1e6)) M instructions per second of flight at 100 Hz, counted on x86-64",
                                 meetsTarget: nil))
     }
-    out.append(Bench.Figure(name: "worst tick", value: .nan, unit: "not measured (callgrind gives totals)", target: "-",
-                            comparedWith: "-", meetsTarget: nil))
     return out
 }
 

@@ -315,6 +315,9 @@ func run(config: PlumbConfig, board: BoardDescription, maxTicks: UInt64, timing:
     let notifier = ServiceNotifier(tickPeriodNs: config.loop.periodNs)
     notifier.ready(status: "control loop at \(config.loop.rateHz) Hz on board \(board.name)")
     var latency: WakeLatency? = timing ? WakeLatency() : nil
+    // Instructions per tick (user space), where the kernel offers the counter.
+    let counterFD: Int32 = timing ? plumb_instructions_open() : -1
+    var instrTotal: Int64 = 0, instrWorst: Int64 = 0, instrWorstTick: UInt64 = 0, instrTicks: Int64 = 0
     var fds: [Int32] = [autopilot.socket.fd]
     if let l = link { fds.append(l.transport.fd) }
     let summary = runControlLoop(ticker: ticker, signals: signals, outputs: outputs, maxTicks: maxTicks, log: log,
@@ -323,6 +326,18 @@ func run(config: PlumbConfig, board: BoardDescription, maxTicks: UInt64, timing:
     }) { n in
         // Drivers, one snapshot, the mission and its outputs; the autopilot and the link last.
         let now = clock.nowNs()
+        // A tick's cost: instructions where the CPU counts them, else the thread's CPU time.
+        let instrStart = counterFD >= 0 ? plumb_instructions_read(counterFD) : (timing ? plumb_thread_cpu_ns() : -1)
+        defer {
+            if instrStart >= 0 {
+                let used = (counterFD >= 0 ? plumb_instructions_read(counterFD) : plumb_thread_cpu_ns()) - instrStart
+                if used >= 0 {
+                    instrTotal &+= used
+                    instrTicks += 1
+                    if used > instrWorst { instrWorst = used; instrWorstTick = n }
+                }
+            }
+        }
         if latency != nil {
             let a = ticker.accounting
             latency?.record(wakeNs: now, dueNs: ticker.armedAtNs &+ (a.ticks &+ a.missedTicks) &* ticker.periodNs)
@@ -339,6 +354,12 @@ func run(config: PlumbConfig, board: BoardDescription, maxTicks: UInt64, timing:
     notifier.stopping(status: "stopping: outputs at safe levels")
     if let l = latency {
         let a = summary.accounting
+        let instr = instrTicks == 0 ? "no tick cost measured"
+            : counterFD >= 0
+            ? "instructions per tick (user space) mean \(instrTotal / instrTicks), worst \(instrWorst) at tick \(instrWorstTick)"
+            : "CPU time per tick (no instruction counter: \(errnoMessage(-counterFD))) mean \(instrTotal / instrTicks) ns, worst \(instrWorst) ns at tick \(instrWorstTick)"
+        log.notice("timing: " + instr)
+        printOut("timing: " + instr)
         printOut("timing: \(l.samples) ticks at \(config.loop.rateHz) Hz, wake latency p50 \(l.percentileNs(0.5) / 1000) us, p99 \(l.percentileNs(0.99) / 1000) us, max \(l.maxNs / 1000) us; missed \(a.missedTicks), over budget \(a.budgetOverruns); SCHED_FIFO \(config.realtime.schedFifo ? (rt.fifoGranted ? "granted" : "refused") : "not asked")")
     }
     var pwmUnsafe = false

@@ -388,6 +388,13 @@ static inline int plumb_sd_notify(const char *msg) {
     return r < 0 ? -e : 0;
 }
 
+/// User-space instruction counter of the calling thread (shim.c): fd, or a negative errno.
+int plumb_instructions_open(void);
+/// The count so far, or -1.
+long long plumb_instructions_read(int fd);
+/// CPU time of the calling thread in ns (shim.c), or -1.
+long long plumb_thread_cpu_ns(void);
+
 /// The watchdog interval systemd asked for ($WATCHDOG_USEC, for this process), or 0.
 static inline unsigned long long plumb_sd_watchdog_usec(void) {
     const char *u = getenv("WATCHDOG_USEC");
