@@ -33,6 +33,25 @@ public final class UDPSocket: DatagramEndpoint {
         if n == 0 && port == 0 { return nil }
         return (Int(n), NetAddress(host: plumb_htonl(host), port: port))
     }
+
+    /// One waiting datagram into `buffer`: its length and sender, `.skipped` for one that
+    /// could not be read (too long, an error), or `.none` when nothing waits.
+    public enum Received { case datagram(count: Int, from: NetAddress), skipped, none }
+
+    public func receive(into buffer: inout [UInt8]) -> Received {
+        var got: (count: Int, from: NetAddress)? = nil
+        var failed = false
+        buffer.withUnsafeMutableBytes { b in
+            do throws(IOError) {
+                got = try receive(into: b)
+            } catch {
+                failed = true
+            }
+        }
+        if failed { return .skipped }
+        guard let (count, from) = got else { return .none }
+        return .datagram(count: count, from: from)
+    }
 }
 
 /// Non-blocking write: the count written (0 when the driver takes nothing now).

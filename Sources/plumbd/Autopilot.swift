@@ -32,17 +32,11 @@ struct AutopilotRuntime {
     /// Drains the socket (bounded).
     mutating func readable(nowNs: UInt64) {
         for _ in 0..<64 {
-            var got: (count: Int, from: NetAddress)? = nil
-            var failed = false
-            rx.withUnsafeMutableBytes { b in
-                do throws(IOError) {
-                    got = try socket.receive(into: b)
-                } catch {
-                    failed = true
-                }
+            let r = socket.receive(into: &rx)
+            guard case .datagram(let count, let from) = r else {
+                if case .none = r { return }
+                continue
             }
-            if failed { continue }
-            guard let (count, from) = got else { return }
             if peer == nil { peer = from }
             rx.withUnsafeBytes { bridge.receive(UnsafeRawBufferPointer(rebasing: $0[0..<count]), nowNs: nowNs) }
         }

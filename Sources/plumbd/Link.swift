@@ -139,17 +139,11 @@ struct LinkRuntime {
         }
         guard case .udp(let socket) = transport else { return }
         for _ in 0..<32 {
-            var got: (count: Int, from: NetAddress)? = nil
-            var failed = false
-            rx.withUnsafeMutableBytes { b in
-                do throws(IOError) {
-                    got = try socket.receive(into: b)
-                } catch {
-                    failed = true
-                }
+            let r = socket.receive(into: &rx)
+            guard case .datagram(let count, let from) = r else {
+                if case .none = r { return }
+                continue
             }
-            if failed { continue }
-            guard let (count, from) = got else { return }
             let rejectedBefore = link.stats.rejected
             let inbound = rx.withUnsafeBytes { link.receive(UnsafeRawBufferPointer(rebasing: $0[0..<count]), nowNs: nowNs) }
             if link.stats.rejected == rejectedBefore { lastSender = from }
