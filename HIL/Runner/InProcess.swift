@@ -184,6 +184,10 @@ public struct RunResult {
     public var allocationSamples: [(timeNs: UInt64, count: UInt64)] = []
     /// Peak resident set of the daemon's process, KB (process modes only).
     public var peakRSSKB: Int? = nil
+    /// The daemon's telemetry as the simulated dispatch server received it (process modes),
+    /// with the simulation time of arrival; and how many events it sent.
+    public var telemetry: [(timeNs: UInt64, value: Telemetry)] = []
+    public var linkEvents = 0
 
     public init(sim: ScenarioSim, outcome: String, simSeconds: Double, wallSeconds: Double, mode: String) {
         self.sim = sim

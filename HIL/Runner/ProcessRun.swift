@@ -2,6 +2,7 @@ import Foundation
 import PlumbCore
 import PlumbFlight
 import PlumbHAL
+import PlumbLink
 
 /// Runs a scenario against the unchanged daemon: the host `plumbd` (process mode) or the
 /// aarch64 `plumbd` under qemu-aarch64 (firmware mode), each with the LD_PRELOAD library
@@ -49,8 +50,36 @@ public struct ProcessRun {
         let daemonPort = try LoopbackUDP.freePort()
         let configText = scenarioConfigText(scenario, missionPath: missionPath).replacingOccurrences(
             of: "[autopilot]\n", with: "[autopilot]\nlisten = \"127.0.0.1:\(daemonPort)\"\naddress = \"127.0.0.1:\(ap.port)\"\n")
+        // The dispatch side: the daemon's link on loopback, this runner as the ground end,
+        // collecting its telemetry (the daemon's own sensor readings) and its events.
+        let dispatch = try LoopbackUDP()
+        let linkPort = try LoopbackUDP.freePort()
+        let keyBytes = (0..<32).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+        let keyPath = workDir + "/link.key"
+        try? FileManager.default.removeItem(atPath: keyPath)
+        try? FileManager.default.removeItem(atPath: workDir + "/link.journal")
+        FileManager.default.createFile(atPath: keyPath, contents: Data(keyBytes), attributes: [.posixPermissions: 0o600])
+        _ = LinkCrypto.initialize()
+        guard let linkKey = LinkKey(id: 1, bytes: keyBytes) else { throw HILError.setup("link key") }
+        var ground = GroundLink(droneID: 1, key: linkKey, epoch: 1)
+        let linkText = """
+        [link]
+        enabled = true
+        transport = "udp"
+        drone_id = 1
+        key_file = "\(keyPath)"
+        key_id = 1
+        journal_file = "\(workDir)/link.journal"
+        listen = "127.0.0.1:\(linkPort)"
+        dispatch = "127.0.0.1:\(dispatch.port)"
+        telemetry_hz = 10
+
+        """
         let configPath = workDir + "/plumbd.toml"
-        try configText.write(toFile: configPath, atomically: true, encoding: .utf8)
+        try (configText + linkText).write(toFile: configPath, atomically: true, encoding: .utf8)
+        var telemetry: [(timeNs: UInt64, value: Telemetry)] = []
+        var linkEvents = 0
+        var frame = [UInt8](repeating: 0, count: LinkCrypto.maxFrame)
 
         let socketPath = workDir + "/hil.sock"
         try? FileManager.default.removeItem(atPath: socketPath)
@@ -141,6 +170,17 @@ public struct ProcessRun {
                 let now = server.nowNs
                 // What the daemon sent in its last tick reaches the autopilot now.
                 while let d = ap.receive() { sim.autopilotInput(d, nowNs: now) }
+                while let d = dispatch.receive() {
+                    switch d.withUnsafeBytes({ ground.receive($0, nowNs: now) }) {
+                    case .telemetry(let t): telemetry.append((now, t))
+                    case .event: linkEvents += 1
+                    default: break
+                    }
+                }
+                for _ in 0..<8 {
+                    guard let n = frame.withUnsafeMutableBytes({ ground.nextFrame(nowNs: now, into: $0) }) else { break }
+                    dispatch.send(Array(frame[0..<n]), toPort: linkPort)
+                }
                 drainLog()
                 for line in log.take() {
                     if let o = handle(line, sim: sim) { outcome = o }
@@ -200,6 +240,8 @@ public struct ProcessRun {
                                wallSeconds: Date().timeIntervalSince(wallStart), mode: firmware ? "firmware" : "process")
         result.allocationSamples = samples
         result.peakRSSKB = peakRSSKB
+        result.telemetry = telemetry
+        result.linkEvents = linkEvents
         return result
     }
 

@@ -347,8 +347,11 @@ func run(config: PlumbConfig, board: BoardDescription, maxTicks: UInt64, timing:
         let out = vehicle.tick(n, nowNs: now, autopilot: autopilot.bridge.view(nowNs: now))
         autopilot.send(out, nowNs: now)
         logHealthChanges(&vehicle.devices, log: log)
-        events.drain(&vehicle.mission, log: log)
-        link?.tick(n, nowNs: now, devices: vehicle.devices, log: log)
+        while let e = vehicle.mission.nextEvent() {
+            let changed = events.log(e, mission: vehicle.mission, log: log)
+            link?.missionEvent(e, phaseChanged: changed, nowNs: now, log: log)
+        }
+        link?.tick(n, nowNs: now, devices: vehicle.devices, missionPhase: vehicle.mission.phase.rawValue, log: log)
     }
     devices = vehicle.devices
     notifier.stopping(status: "stopping: outputs at safe levels")
@@ -399,16 +402,19 @@ func logHealthChanges(_ devices: inout BoardDevices, log: Log) {
 struct MissionEventLog {
     var lastPhase: MissionPhase = .idle
 
-    mutating func drain(_ m: inout Mission, log: Log) {
-        while let e = m.nextEvent() {
-            let t = formatFixed(Double(e.timeNs) / 1e9, decimals: 3)
-            if e.phase != lastPhase {
-                lastPhase = e.phase
-                log.notice("mission t=\(t) phase=\(e.phase.name) leg=\(e.leg)" + (e.note == .none ? "" : ": " + e.note.text))
-            } else if e.note != .none {
-                log.info("mission t=\(t) phase=\(e.phase.name) leg=\(e.leg): " + e.note.text)
-            }
-            if e.phase == .done || e.phase == .autopilotLost { log.notice("mission outcome=\(m.outcome.name) delivered=\(m.delivered) not_delivered=\(m.notDelivered)") }
+    /// Logs one event; true when it is a change of phase.
+    mutating func log(_ e: MissionEvent, mission m: Mission, log: Log) -> Bool {
+        let t = formatFixed(Double(e.timeNs) / 1e9, decimals: 3)
+        let changed = e.phase != lastPhase
+        if changed {
+            lastPhase = e.phase
+            log.notice("mission t=\(t) phase=\(e.phase.name) leg=\(e.leg)" + (e.note == .none ? "" : ": " + e.note.text))
+        } else if e.note != .none {
+            log.info("mission t=\(t) phase=\(e.phase.name) leg=\(e.leg): " + e.note.text)
         }
+        if changed && (e.phase == .done || e.phase == .autopilotLost) {
+            log.notice("mission outcome=\(m.outcome.name) delivered=\(m.delivered) not_delivered=\(m.notDelivered)")
+        }
+        return changed
     }
 }

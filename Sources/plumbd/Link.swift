@@ -112,6 +112,24 @@ struct LinkRuntime {
         return (rt, nil)
     }
 
+    /// A mission event that dispatch must not miss (journalled, then sent until acknowledged):
+    /// each change of phase (a = phase, b = leg, c = note) and each delivery (a = leg).
+    mutating func missionEvent(_ e: MissionEvent, phaseChanged: Bool, nowNs: UInt64, log: Log) {
+        let timeMs = UInt32(truncatingIfNeeded: (e.timeNs &- startNs) / 1_000_000)
+        do {
+            if phaseChanged {
+                _ = try journal.record(timeMs: timeMs, kind: .stateChange, a: UInt32(e.phase.rawValue) | 0x100,
+                                       b: Int32(truncatingIfNeeded: e.leg), c: Int32(e.note.rawValue))
+            }
+            if e.note == .delivered {
+                _ = try journal.record(timeMs: timeMs, kind: .deliveryConfirmed, a: UInt32(truncatingIfNeeded: e.leg))
+            }
+        } catch {
+            log.error(describe(error) + "; mission event not journalled")
+        }
+        submitPending(nowNs: nowNs)
+    }
+
     /// Hands the journal's unacknowledged events to the link, as many as it takes.
     mutating func submitPending(nowNs: UInt64) {
         for e in journal.pendingEvents where link.pendingEventCount < DroneLink.maxPendingEvents {
@@ -189,7 +207,7 @@ struct LinkRuntime {
     }
 
     /// Telemetry at its rate, then every frame that is due (bounded).
-    mutating func tick(_ n: UInt64, nowNs: UInt64, devices: BoardDevices, log: Log) {
+    mutating func tick(_ n: UInt64, nowNs: UInt64, devices: BoardDevices, missionPhase: UInt8 = 0, log: Log) {
         if link.sealer.exhausted {
             // 2^32 frames in one epoch: persist a new one before sealing anything more.
             do {
@@ -204,7 +222,9 @@ struct LinkRuntime {
             log.info("link: in \(st.framesIn) (rejected \(st.rejected): auth \(st.authenticationFailed), replay \(st.replayed), version \(st.badVersion), drone \(st.wrongDrone), key \(st.unknownKey), short \(st.truncated)), out \(st.framesOut), retransmitted \(st.retransmissions), rtt \(st.rttUs / 1000) ms, inbound loss \(formatFixed(link.opener.lossEstimate * 100, decimals: 1)) %, \(link.pendingEventCount) event(s) unacknowledged")
         }
         if n % telemetryEveryTicks == 0 {
-            link.setTelemetry(telemetry(nowNs: nowNs, devices: devices))
+            var t = telemetry(nowNs: nowNs, devices: devices)
+            t.missionState = missionPhase
+            link.setTelemetry(t)
         }
         if case .serial(let port) = transport {
             for _ in 0..<16 {

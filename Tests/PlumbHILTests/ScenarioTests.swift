@@ -119,3 +119,63 @@ private func csv(_ r: RunResult) -> [String] {
         #expect(!r.sim.world.crashed)
     }
 }
+
+@Suite(.serialized) struct DaemonReadingsAgainstTruth {
+    /// The unchanged daemon, in process mode, reports its own sensor readings to the
+    /// simulated dispatch server (telemetry at 10 Hz); they match the world's truth at that
+    /// moment within each sensor's modelled error, and its state changes arrive as events.
+    @Test func processModeTelemetryMatchesTheWorld() throws {
+        let preload = root + "/build/hil/plumbfake.so"
+        let daemons = [root + "/.build/debug/plumbd", root + "/.build/release/plumbd"].filter { FileManager.default.fileExists(atPath: $0) }
+        guard FileManager.default.fileExists(atPath: preload), let daemon = daemons.first else {
+            // Built by `make hil-preload` and `swift build`; `make test` builds both first.
+            return
+        }
+        setenv("PLUMB_PRELOAD", preload, 1)
+        setenv("PLUMB_DAEMON", daemon, 1)
+        let cwd = FileManager.default.currentDirectoryPath
+        FileManager.default.changeCurrentDirectoryPath(root)
+        defer { FileManager.default.changeCurrentDirectoryPath(cwd) }
+        let r = try ProcessRun.run(try scenario("nominal-drop"), seed: 1, boardPath: root + "/Board/sim.toml",
+                                   workDir: NSTemporaryDirectory() + "plumb-hil-tests-\(getpid())-telemetry", firmware: false,
+                                   progress: nil)
+        #expect(r.outcome == "delivered")
+        #expect(r.telemetry.count > 2000, "telemetry frames: \(r.telemetry.count)")
+        #expect(r.linkEvents >= 10, "events: \(r.linkEvents)")
+        let series = r.sim.series
+        guard let t = series.column("t"), let v = series.column("battery_v"), let pct = series.column("battery_pct"),
+              let rope = series.column("rope_m"), let tension = series.column("tension_n"),
+              let north = series.column("north"), let east = series.column("east"), let speed = series.column("speed") else {
+            Issue.record("series columns missing")
+            return
+        }
+        let hook = r.sim.world.config.winch.hookMassKg * 9.80665
+        let home = r.sim.scenario.home
+        var dv: [Double] = [], dpct: [Double] = [], drope: [Double] = [], dten: [Double] = [], dpos: [Double] = []
+        for (timeNs, tel) in r.telemetry {
+            let ts = Double(timeNs) / 1e9
+            // The row recorded at the same step (rows every 0.1 s; telemetry every tenth tick).
+            guard let i = t.indices.min(by: { abs(t[$0] - ts) < abs(t[$1] - ts) }), abs(t[i] - ts) < 0.06 else { continue }
+            dv.append(abs(Double(tel.voltage10mV) / 100 - v[i]))
+            dpct.append(abs(Double(tel.batteryPct) - pct[i]))
+            drope.append(abs(Double(tel.winchLengthMm) / 1000 - rope[i]))
+            if rope[i] > 0.5 { dten.append(abs(Double(tel.tensionDN) / 10 - (tension[i] - hook))) }
+            if speed[i] < 0.3 && tel.lat1e7 != 0 {
+                let p = home.ned(to: GeoPoint(latDeg: Double(tel.lat1e7) * 1e-7, lonDeg: Double(tel.lon1e7) * 1e-7, altM: home.altM))
+                dpos.append(((p.n - north[i]) * (p.n - north[i]) + (p.e - east[i]) * (p.e - east[i])).squareRoot())
+            }
+        }
+        func p95(_ a: [Double]) -> Double { a.isEmpty ? .infinity : a.sorted()[a.count * 95 / 100] }
+        #expect(dv.count > 1000)
+        // Voltage: mV words, a poll behind, telemetry in 10 mV.
+        #expect(p95(dv) < 0.3, "voltage p95 \(p95(dv))")
+        // Charge: whole percent from the gauge.
+        #expect(p95(dpct) < 1.5, "charge p95 \(p95(dpct))")
+        // Rope: encoder at 0.07 mm, telemetry in mm, a tick or two behind at up to 1.2 m/s.
+        #expect(p95(drope) < 0.05, "rope p95 \(p95(drope))")
+        // Tension: 80 SPS, in 0.1 N, tared with the empty hook; swings move it between samples.
+        #expect(!dten.isEmpty && p95(dten) < 3, "tension p95 \(p95(dten)) of \(dten.count)")
+        // Position while slow: RTK fixed (1.5 cm) plus the 1e-7 degree resolution and the latency.
+        #expect(!dpos.isEmpty && p95(dpos) < 0.1, "position p95 \(p95(dpos)) of \(dpos.count)")
+    }
+}
