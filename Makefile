@@ -58,7 +58,7 @@ systemd: unit firmware
 	python3 Tests/systemd/test_service.py
 	python3 Tests/systemd/test_service.py $(QEMU) $(FIRMWARE)
 
-test: deps hil-preload unit firmware-check dissector systemd hil
+test: deps hil-preload firmware-check unit dissector systemd hil
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
 	@echo "make test: unit tests, firmware check, HIL scenarios and fuzz run passed"
 

@@ -121,23 +121,25 @@ private func csv(_ r: RunResult) -> [String] {
 }
 
 @Suite(.serialized) struct DaemonReadingsAgainstTruth {
-    /// The unchanged daemon, in process mode, reports its own sensor readings to the
+    /// The unchanged daemon, host or aarch64 firmware, reports its own sensor readings to the
     /// simulated dispatch server (telemetry at 10 Hz); they match the world's truth at that
     /// moment within each sensor's modelled error, and its state changes arrive as events.
-    @Test func processModeTelemetryMatchesTheWorld() throws {
-        let preload = root + "/build/hil/plumbfake.so"
-        let daemons = [root + "/.build/debug/plumbd", root + "/.build/release/plumbd"].filter { FileManager.default.fileExists(atPath: $0) }
+    @Test(arguments: [false, true])
+    func daemonTelemetryMatchesTheWorld(firmware: Bool) throws {
+        let preload = root + (firmware ? "/build/hil/plumbfake-aarch64.so" : "/build/hil/plumbfake.so")
+        let daemons = (firmware ? [root + "/build/aarch64/plumbd"] : [root + "/.build/debug/plumbd", root + "/.build/release/plumbd"])
+            .filter { FileManager.default.fileExists(atPath: $0) }
         guard FileManager.default.fileExists(atPath: preload), let daemon = daemons.first else {
-            // Built by `make hil-preload` and `swift build`; `make test` builds both first.
+            // Built by `make hil-preload`, `make firmware` and `swift build`; `make test` builds them first.
             return
         }
-        setenv("PLUMB_PRELOAD", preload, 1)
-        setenv("PLUMB_DAEMON", daemon, 1)
+        setenv(firmware ? "PLUMB_PRELOAD_AARCH64" : "PLUMB_PRELOAD", preload, 1)
+        setenv(firmware ? "PLUMB_FIRMWARE" : "PLUMB_DAEMON", daemon, 1)
         let cwd = FileManager.default.currentDirectoryPath
         FileManager.default.changeCurrentDirectoryPath(root)
         defer { FileManager.default.changeCurrentDirectoryPath(cwd) }
         let r = try ProcessRun.run(try scenario("nominal-drop"), seed: 1, boardPath: root + "/Board/sim.toml",
-                                   workDir: NSTemporaryDirectory() + "plumb-hil-tests-\(getpid())-telemetry", firmware: false,
+                                   workDir: NSTemporaryDirectory() + "plumb-hil-tests-\(getpid())-telemetry-\(firmware)", firmware: firmware,
                                    progress: nil)
         #expect(r.outcome == "delivered")
         #expect(r.telemetry.count > 2000, "telemetry frames: \(r.telemetry.count)")
