@@ -3,6 +3,7 @@
 // Sans-I/O like the companion's side: bytes in with a time, bytes out when polled. The same
 // sequence of calls always produces the same bytes.
 
+import PlumbCore
 import Foundation
 import PlumbLink
 

@@ -1,28 +1,17 @@
+import PlumbCore
+
 // Shared between the world (what the vehicle does) and the simulated autopilot (what it
 // was told to do): a small vector type and the guidance an autopilot gives its airframe.
 
-/// A 3-vector in the local NED frame (north, east, down), metres or m/s.
-public struct Vec3: Equatable, Sendable {
-    public var n: Double
-    public var e: Double
-    public var d: Double
+/// A 3-vector in the local NED frame (north, east, down), metres or m/s: the flight code's
+/// own `NED`, with the few operations the simulation adds.
+public typealias Vec3 = NED
 
-    public init(_ n: Double, _ e: Double, _ d: Double) {
-        self.n = n
-        self.e = e
-        self.d = d
-    }
-
-    public static let zero = Vec3(0, 0, 0)
-
-    public static func + (a: Vec3, b: Vec3) -> Vec3 { Vec3(a.n + b.n, a.e + b.e, a.d + b.d) }
-    public static func - (a: Vec3, b: Vec3) -> Vec3 { Vec3(a.n - b.n, a.e - b.e, a.d - b.d) }
-    public static func * (a: Vec3, k: Double) -> Vec3 { Vec3(a.n * k, a.e * k, a.d * k) }
-    public static func * (k: Double, a: Vec3) -> Vec3 { Vec3(a.n * k, a.e * k, a.d * k) }
-    public static func += (a: inout Vec3, b: Vec3) { a = a + b }
-    public static func -= (a: inout Vec3, b: Vec3) { a = a - b }
-
-    public var horizontalLength: Double { (n * n + e * e).squareRoot() }
+extension NED {
+    public static func * (k: Double, a: NED) -> NED { a * k }
+    public static func += (a: inout NED, b: NED) { a = a + b }
+    public static func -= (a: inout NED, b: NED) { a = a - b }
+    public var horizontalLength: Double { horizontal }
     public var length: Double { (n * n + e * e + d * d).squareRoot() }
 }
 

@@ -12,6 +12,7 @@
 //
 // A runner advances the world to a time, then calls `update(nowNs:)` with the same time.
 
+import PlumbCore
 import Foundation
 
 public final class SensorCoupling {

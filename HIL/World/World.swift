@@ -7,6 +7,7 @@
 // of the step from time 0, so how `advance` is called (one long call or many short ones)
 // never changes the result.
 
+import PlumbCore
 import Foundation
 
 public final class World {

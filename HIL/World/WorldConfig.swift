@@ -2,6 +2,7 @@
 // multirotor carrying up to 30 kg on a winch, a 12S 30 Ah pack, an RTK receiver), so that
 // a scenario overrides only what it is about.
 
+import PlumbCore
 import Foundation
 
 /// Standard gravity (m/s²).

@@ -2,6 +2,7 @@
 // pack and the GNSS receiver. The vehicle, the winch, the rope and the parcel are coupled
 // and live in World.swift.
 
+import PlumbCore
 import Foundation
 
 // MARK: Seeds and noise

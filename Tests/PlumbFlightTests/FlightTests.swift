@@ -167,6 +167,23 @@ private struct DropBench {
     }
 }
 
+/// Starts the mission and runs it for `ticks` ticks at home with an RTK-fixed solution and
+/// the given readings (a drone on its pad, waiting for the preflight verdict).
+private func onTheGround(_ m: inout Mission, _ readings: SensorSnapshot, _ view: AutopilotView, ticks: Int) {
+    var s = readings
+    var ap = view
+    m.start(nowNs: 1_000_000_000)
+    for k in 0..<ticks {
+        let t = UInt64(1_000_000_000 + k * 10_000_000)
+        s.nowNs = t
+        ap.positionNs = t
+        s.gnssNew = true
+        s.gnss = GNSSFix(position: home, velocity: .zero, fixType: 3, carrierSolution: 2, hAccM: 0.01, vAccM: 0.02,
+                         satellites: 20, validNs: t)
+        _ = m.step(s, ap)
+    }
+}
+
 @Suite struct PreflightTests {
     func run(_ config: FlightConfig, tempC: Double, targetKm: Double, soc: Double = 100, fullAh: Double = 60) -> Mission {
         let plan = MissionPlan(home: home, legs: [MissionLeg(kind: .land, target: home.offset(by: NED(targetKm * 1000, 0, 0)))])
@@ -180,16 +197,7 @@ private struct DropBench {
         var ap = AutopilotView()
         ap.connected = true
         ap.landedState = 1
-        m.start(nowNs: 1_000_000_000)
-        for k in 0..<50 {
-            let t = UInt64(1_000_000_000 + k * 10_000_000)
-            s.nowNs = t
-            ap.positionNs = t
-            s.gnssNew = true
-            s.gnss = GNSSFix(position: home, velocity: .zero, fixType: 3, carrierSolution: 2, hAccM: 0.01, vAccM: 0.02,
-                             satellites: 20, validNs: t)
-            _ = m.step(s, ap)
-        }
+        onTheGround(&m, s, ap, ticks: 50)
         return m
     }
 
@@ -256,16 +264,7 @@ private struct DropBench {
         s.hookLatched = true
         var ap = AutopilotView()
         ap.connected = true
-        m.start(nowNs: 1_000_000_000)
-        for k in 0..<20 {
-            let t = UInt64(1_000_000_000 + k * 10_000_000)
-            s.nowNs = t
-            ap.positionNs = t
-            s.gnssNew = true
-            s.gnss = GNSSFix(position: home, velocity: .zero, fixType: 3, carrierSolution: 2, hAccM: 0.01, vAccM: 0.02,
-                             satellites: 20, validNs: t)
-            _ = m.step(s, ap)
-        }
+        onTheGround(&m, s, ap, ticks: 20)
         return m
     }
 

@@ -1,3 +1,4 @@
+import PlumbCore
 import Foundation
 import Testing
 @testable import PlumbHIL
