@@ -10,8 +10,18 @@ BOARDS         := $(filter-out Board/plumbd.toml,$(wildcard Board/*.toml))
 FUZZ_SECONDS   ?= 20
 FUZZ_DIR       := build/fuzz
 FUZZ_TARGETS   := toml board cobs ubx link
+# The Debian package: VERSION-REVISION from Board/debian/changelog (VERSION must be plumbd's).
+DEB_VERSION    := $(shell head -n 1 Board/debian/changelog | cut -d ' ' -f 2 | tr -d '()')
+DEB            := build/deb/plumbline_$(DEB_VERSION)_arm64.deb
 
-.PHONY: deps build test unit firmware firmware-check fuzz fuzz-build dissector hil-preload systemd demo bench clean
+# make flash needs a drone: say so before building anything.
+ifneq ($(filter flash,$(MAKECMDGOALS)),)
+ifeq ($(strip $(HOST)),)
+$(error HOST is missing: make flash HOST=user@drone [BOARD=rpi4] [DRY_RUN=1])
+endif
+endif
+
+.PHONY: deps build test unit firmware firmware-check fuzz fuzz-build dissector hil-preload systemd deb deb-check flash demo bench clean
 
 deps:
 	@bash .ci/deps.sh
@@ -58,7 +68,22 @@ systemd: unit firmware
 	python3 Tests/systemd/test_service.py
 	python3 Tests/systemd/test_service.py $(QEMU) $(FIRMWARE)
 
-test: deps hil-preload firmware-check unit dissector systemd hil
+# The arm64 .deb of the firmware (Board/debian/): the daemon, its unit, the config as a
+# conffile, the board files, the maintainer scripts.
+deb: firmware
+	@bash Board/debian/build-deb.sh $(FIRMWARE) $(DEB)
+
+# The package under lintian, installed into an empty root with dpkg --root (maintainer
+# scripts included), the installed plumbd under qemu, removal and purge, make flash's
+# dry run and its config edit, shellcheck on the scripts.
+deb-check: deb
+	@bash Tests/deb/test_deb.sh $(DEB) $(FIRMWARE)
+
+# Install the package on a drone: make flash HOST=user@drone [BOARD=rpi4] [DRY_RUN=1]
+flash: deb
+	@DRY_RUN=$(DRY_RUN) bash Board/debian/flash.sh '$(HOST)' '$(BOARD)' $(DEB)
+
+test: deps hil-preload firmware-check unit dissector systemd hil deb-check
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
 	@echo "make test: unit tests, firmware check, HIL scenarios and fuzz run passed"
 

@@ -68,6 +68,8 @@ if !embedded {
         .testTarget(name: "PlumbHILTests",
                     dependencies: ["PlumbCore", "PlumbHAL", "PlumbDevices", "PlumbFlight", "PlumbLink", "PlumbVehicle", "PlumbHIL"]),
         .testTarget(name: "PlumbFlightTests", dependencies: ["PlumbCore", "PlumbFlight"]),
+        .testTarget(name: "PlumbVehicleTests",
+                    dependencies: ["CLinux", "PlumbCore", "PlumbHAL", "PlumbFlight", "PlumbLinux", "PlumbVehicle"]),
         .testTarget(name: "PlumbDevicesTests", dependencies: ["PlumbCore", "PlumbHAL", "PlumbDevices", "PlumbHIL"]),
     ]
     products.append(.executable(name: "plumb", targets: ["plumb"]))

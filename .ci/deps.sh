@@ -17,6 +17,7 @@ command -v swift >/dev/null || {
 packages=(
   gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user file python3-pip
   gpiod i2c-tools tshark systemd stress-ng
+  dpkg-dev lintian shellcheck
   libgpiod-dev libi2c-dev libsodium-dev
   libgpiod-dev:arm64 libi2c-dev:arm64 libsodium-dev:arm64
   ${EXTRA_DEBS:-}

@@ -23,6 +23,10 @@ public struct TimeSeries: Sendable {
     public var rows: [[Double]]
     /// Mission state changes: from `timeS` (s) on, the mission was in state `name`.
     public var states: [(timeS: Double, name: String)]
+    /// Names the plots give a column's line (or, for `north` and `est_north`, a track) in
+    /// place of their own: a flight log's `north` is the flight code's estimate, not the
+    /// simulation's truth.
+    public var displayNames: [String: String] = [:]
 
     public init(columns: [String], units: [String]) {
         precondition(!columns.isEmpty, "column 0 is time")
@@ -804,7 +808,7 @@ extension ReportWriter {
                          color: String, dash: String? = nil) -> TimeLine? {
             guard var values = series.column(column), values.contains(where: { $0.isFinite }) else { return nil }
             if negate { values = values.map { -$0 } }
-            return TimeLine(id: column, name: name, values: values, color: color, dash: dash)
+            return TimeLine(id: column, name: series.displayNames[column] ?? name, values: values, color: color, dash: dash)
         }
     }
 
@@ -942,7 +946,7 @@ extension ReportWriter {
             func add(_ n: String, _ e: String, _ id: String, _ name: String, _ color: String, _ dash: String?) {
                 guard let north = series.column(n), let east = series.column(e),
                       zip(north, east).contains(where: { $0.isFinite && $1.isFinite }) else { return }
-                out.append(Track(id: id, name: name, north: north, east: east, color: color, dash: dash))
+                out.append(Track(id: id, name: series.displayNames[n] ?? name, north: north, east: east, color: color, dash: dash))
             }
             add("north", "east", "track", "track (truth)", Palette.truth, nil)
             add("est_north", "est_east", "est_track", "estimated track", Palette.estimate, Palette.estimateDash)
@@ -1138,8 +1142,11 @@ extension ReportWriter {
                 if let en = series.column("est_north"), let ee = series.column("est_east"),
                    en[rest.index].isFinite, ee[rest.index].isFinite {
                     let est = (n: en[rest.index], e: ee[rest.index])
-                    marks.append(("estimate_touchdown", "estimate there", est.n, est.e, Palette.estimate, false))
-                    readouts.append("estimate there off the truth by " + offsetText(est, from: touch))
+                    // Named as the series names them (a flight log has no truth, only its track).
+                    let estimate = series.displayNames["est_north"].map { "\($0) there" } ?? "estimate there"
+                    let reference = series.displayNames["north"] == nil ? "the truth" : "the track"
+                    marks.append(("estimate_touchdown", estimate, est.n, est.e, Palette.estimate, false))
+                    readouts.append("\(estimate) off \(reference) by " + offsetText(est, from: touch))
                 }
                 let heading = centre == targetPoint ? "landing: \(target.name)"
                     : "landing: vehicle at rest (\(length(distance(touch, targetPoint))) from \(target.name))"

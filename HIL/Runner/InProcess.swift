@@ -18,9 +18,10 @@ public func readSchemaFile<T>(_ path: String, _ read: (inout ConfigReader) -> T?
     return v
 }
 
-/// The daemon's config for a scenario: the sim board, the scenario's mission, auto-start,
-/// the scenario's autopilot flavour and its overrides.
-public func scenarioConfigText(_ s: Scenario, missionPath: String, extra: String = "") -> String {
+/// The daemon's config for a scenario: the sim board, the scenario's mission file with
+/// auto-start (when the mission does not come from dispatch), the scenario's autopilot
+/// flavour and its overrides.
+public func scenarioConfigText(_ s: Scenario, missionPath: String?, extra: String = "") -> String {
     var t = """
     board = "sim"
     [loop]
@@ -32,11 +33,13 @@ public func scenarioConfigText(_ s: Scenario, missionPath: String, extra: String
     sbs_scale = 10
     [autopilot]
     flavor = "\(s.autopilot)"
-    [mission]
-    file = "\(missionPath)"
-    autostart = true
 
     """
+    if let missionPath {
+        let marker = (missionPath as NSString).deletingLastPathComponent + "/autostarted"
+        try? FileManager.default.removeItem(atPath: marker)
+        t += "[mission]\nfile = \"\(missionPath)\"\nautostart = true\nautostart_marker = \"\(marker)\"\n"
+    }
     // Overrides: grouped by table so that the file stays valid TOML.
     var tables: [String: [(String, String)]] = [:]
     var order: [String] = []
@@ -72,15 +75,25 @@ public struct InProcessRun {
         let board = try readSchemaFile(boardPath) { BoardDescription.read(&$0) }
         let missionPath = workDir + "/mission.toml"
         try FileManager.default.createDirectory(atPath: workDir, withIntermediateDirectories: true)
-        try scenario.missionFile().write(toFile: missionPath, atomically: true, encoding: .utf8)
-        let configText = scenarioConfigText(scenario, missionPath: missionPath)
+        let fromFile = scenario.missionSource == "file"
+        if fromFile { try scenario.missionFile().write(toFile: missionPath, atomically: true, encoding: .utf8) }
+        let configText = scenarioConfigText(scenario, missionPath: fromFile ? missionPath : nil)
         try configText.write(toFile: workDir + "/plumbd.toml", atomically: true, encoding: .utf8)
         let doc = try TOMLDocument.parse(configText)
         var reader = ConfigReader(doc)
         guard let config = PlumbConfig.read(&reader) else {
             throw HILError.setup(reader.diagnostics.map { $0.formatted(file: "plumbd.toml") }.joined(separator: "\n"))
         }
-        let plan = try readSchemaFile(missionPath) { MissionPlan.read(&$0) }
+        // The plan the daemon would fly: from the mission file, or from dispatch's items
+        // through the daemon's own conversion.
+        let plan: MissionPlan
+        if fromFile {
+            plan = try readSchemaFile(missionPath) { MissionPlan.read(&$0) }
+        } else {
+            let d = DispatchMission(items: scenario.missionItems())
+            guard let p = d.plan else { throw HILError.scenario("the mission as dispatch would send it is refused: " + d.problem) }
+            plan = p
+        }
 
         // The board's buses and lines, on the models.
         var buses: [SimulatedI2CBus] = []
@@ -121,6 +134,9 @@ public struct InProcessRun {
         }
         var vehicle = Vehicle(devices: devices, mission: Mission(config: config.flight, plan: plan), board: board,
                               outputs: outputs, outputRoles: outputRoles)
+        // The daemon has a dispatch link in the other modes (the runner is its ground end).
+        vehicle.mission.dispatchWatched = true
+        var dispatch = DispatchSchedule(startS: scenario.dispatchStartS, sendsStart: !fromFile, commands: scenario.dispatchCommands)
         var bridge = AutopilotBridge(flavor: config.flight.autopilot, config: config.autopilot)
         var apBytes: [UInt8] = []
         apBytes.reserveCapacity(4096)
@@ -133,15 +149,24 @@ public struct InProcessRun {
         var lastProgressS = -1.0
         while true {
             let t = (n + 1) * period
+            // What dispatch sends at the end of the previous tick reaches this one.
+            let fromDispatch = dispatch.due(nowNs: t - period, linkUp: sim.dispatchLinkUp, missionStored: true)
+            let commands = dispatch.commandsDue(nowNs: t - period, linkUp: sim.dispatchLinkUp)
             sim.step(toNs: t)
             for b in buses { b.nowNs = t }
             for o in outputs { o.nowNs = t }
             apBytes.removeAll(keepingCapacity: true)
             sim.autopilotOutput(nowNs: t, into: &apBytes)
             if !apBytes.isEmpty { bridge.receive(apBytes, nowNs: t) }
-            if !started && config.mission.autostart {
+            if !started && fromFile && config.mission.autostart {
                 vehicle.mission.start(nowNs: t)
                 started = true
+            }
+            if fromDispatch.heartbeat { vehicle.mission.dispatchHeard(nowNs: t) }
+            if fromDispatch.start { vehicle.mission.start(nowNs: t) }
+            for kind in commands {
+                // The daemon's own decision (PlumbVehicle), as it makes it at its next tick.
+                _ = DispatchMission.execute(Command(commandID: 0, kind: kind), on: &vehicle.mission, nowNs: t)
             }
             let out = vehicle.tick(n, nowNs: t, autopilot: bridge.view(nowNs: t))
             if out.hookOpen { sim.releaseCommandTimes.append(t) }
@@ -188,6 +213,10 @@ public struct RunResult {
     /// with the simulation time of arrival; and how many events it sent.
     public var telemetry: [(timeNs: UInt64, value: Telemetry)] = []
     public var linkEvents = 0
+    /// Process modes: the daemon's flight recorder directory, and when (simulation time)
+    /// the run killed the daemon, if it did.
+    public var recorderDir: String? = nil
+    public var killedAtNs: UInt64? = nil
 
     public init(sim: ScenarioSim, outcome: String, simSeconds: Double, wallSeconds: Double, mode: String) {
         self.sim = sim

@@ -36,19 +36,24 @@ public struct ProcessRun {
 
     /// `countAllocationsAt`: simulation times at which to read the daemon's heap-allocation
     /// count (HIL/preload/malloccount.c); the samples come back in the result.
+    /// The daemon's flight recorder writes into `workDir`/log, in files of at most
+    /// `recorderFileMaxKB`. `killAtNs`: at this simulation time the daemon is sent SIGKILL
+    /// (no chance to close anything) and the run ends with the outcome "killed".
     public static func run(_ scenario: Scenario, seed: UInt64, boardPath: String, workDir: String, firmware: Bool,
-                           progress: ((String) -> Void)?, countAllocationsAt: [UInt64] = []) throws -> RunResult {
+                           progress: ((String) -> Void)?, countAllocationsAt: [UInt64] = [],
+                           recorderFileMaxKB: Int = 4096, killAtNs: UInt64? = nil) throws -> RunResult {
         let wallStart = Date()
         let paths = try Paths.resolve(firmware: firmware)
         let sim = try ScenarioSim(scenario: scenario, seed: seed, lineLevels: .physical)
         try FileManager.default.createDirectory(atPath: workDir, withIntermediateDirectories: true)
         let missionPath = workDir + "/mission.toml"
-        try scenario.missionFile().write(toFile: missionPath, atomically: true, encoding: .utf8)
+        let fromFile = scenario.missionSource == "file"
+        if fromFile { try scenario.missionFile().write(toFile: missionPath, atomically: true, encoding: .utf8) }
 
         // The autopilot's UDP socket (ours) and the daemon's port.
         let ap = try LoopbackUDP()
         let daemonPort = try LoopbackUDP.freePort()
-        let configText = scenarioConfigText(scenario, missionPath: missionPath).replacingOccurrences(
+        let configText = scenarioConfigText(scenario, missionPath: fromFile ? missionPath : nil).replacingOccurrences(
             of: "[autopilot]\n", with: "[autopilot]\nlisten = \"127.0.0.1:\(daemonPort)\"\naddress = \"127.0.0.1:\(ap.port)\"\n")
         // The dispatch side: the daemon's link on loopback, this runner as the ground end,
         // collecting its telemetry (the daemon's own sensor readings) and its events.
@@ -62,6 +67,9 @@ public struct ProcessRun {
         _ = LinkCrypto.initialize()
         guard let linkKey = LinkKey(id: 1, bytes: keyBytes) else { throw HILError.setup("link key") }
         var ground = GroundLink(droneID: 1, key: linkKey, epoch: 1)
+        // Dispatch sends the mission, its heartbeat and the start command.
+        var upload = fromFile ? nil : MissionUpload(missionID: 1, items: scenario.missionItems())
+        var schedule = DispatchSchedule(startS: scenario.dispatchStartS, sendsStart: !fromFile, commands: scenario.dispatchCommands)
         let linkText = """
         [link]
         enabled = true
@@ -76,7 +84,12 @@ public struct ProcessRun {
 
         """
         let configPath = workDir + "/plumbd.toml"
-        try (configText + linkText).write(toFile: configPath, atomically: true, encoding: .utf8)
+        // The flight recorder: a fresh directory each run.
+        let recorderDir = workDir + "/log"
+        try? FileManager.default.removeItem(atPath: recorderDir)
+        let recorderText = "[recorder]\ndir = \"\(recorderDir)\"\nfile_max_kb = \(recorderFileMaxKB)\n"
+        try (configText + linkText + recorderText).write(toFile: configPath, atomically: true, encoding: .utf8)
+        var killedAtNs: UInt64? = nil
         var telemetry: [(timeNs: UInt64, value: Telemetry)] = []
         var linkEvents = 0
         var frame = [UInt8](repeating: 0, count: LinkCrypto.maxFrame)
@@ -170,15 +183,27 @@ public struct ProcessRun {
                 let now = server.nowNs
                 // What the daemon sent in its last tick reaches the autopilot now.
                 while let d = ap.receive() { sim.autopilotInput(d, nowNs: now) }
+                let linkUp = sim.dispatchLinkUp
                 while let d = dispatch.receive() {
+                    guard linkUp else { continue }   // lost on the way
                     switch d.withUnsafeBytes({ ground.receive($0, nowNs: now) }) {
                     case .telemetry(let t): telemetry.append((now, t))
                     case .event: linkEvents += 1
+                    case .missionAcked(let id, let index, let ok): upload?.acknowledge(missionID: id, index: index, accepted: ok)
                     default: break
                     }
                 }
-                for _ in 0..<8 {
-                    guard let n = frame.withUnsafeMutableBytes({ ground.nextFrame(nowNs: now, into: $0) }) else { break }
+                let due = schedule.due(nowNs: now, linkUp: linkUp, missionStored: upload?.done ?? true)
+                if due.heartbeat { ground.queue(.heartbeat(timeMs: UInt32(truncatingIfNeeded: now / 1_000_000))) }
+                if due.start { _ = ground.send(.start, nowNs: now) }
+                for kind in schedule.commandsDue(nowNs: now, linkUp: linkUp) { _ = ground.send(kind, nowNs: now) }
+                for _ in 0..<16 where linkUp {
+                    var n = frame.withUnsafeMutableBytes({ ground.nextFrame(nowNs: now, into: $0) })
+                    if n == nil, var u = upload {
+                        n = frame.withUnsafeMutableBytes { u.nextFrame(&ground, nowNs: now, into: $0) }
+                        upload = u
+                    }
+                    guard let n else { break }
                     dispatch.send(Array(frame[0..<n]), toPort: linkPort)
                 }
                 drainLog()
@@ -188,6 +213,14 @@ public struct ProcessRun {
                 while let first = pendingSamples.first, now >= first, let c = counter {
                     samples.append((now, c.read()))
                     pendingSamples.removeFirst()
+                }
+                if let k = killAtNs, now >= k {
+                    // The daemon has finished its ticks up to `now` and sleeps: kill it there.
+                    kill(p.processIdentifier, SIGKILL)
+                    p.waitUntilExit()
+                    killedAtNs = now
+                    outcome = "killed"
+                    break loop
                 }
                 if outcome != nil || now >= limitNs { break loop }
                 let next = deadline ?? (now + 10_000_000)
@@ -242,6 +275,8 @@ public struct ProcessRun {
         result.peakRSSKB = peakRSSKB
         result.telemetry = telemetry
         result.linkEvents = linkEvents
+        result.recorderDir = recorderDir
+        result.killedAtNs = killedAtNs
         return result
     }
 

@@ -1,5 +1,6 @@
 import PlumbCore
 import PlumbFlight
+import PlumbLink
 
 /// A scenario file (HIL/scenarios/*.toml, documented in HIL/README.md): the site, the
 /// mission, the world, a fault timeline, and the expected outcome with its bounds.
@@ -74,6 +75,13 @@ public struct Scenario {
     public var world: [(key: String, number: Double?, text: String?)] = []
     /// Config overrides for the daemon (`[config]` table: dotted key → TOML value text).
     public var configOverrides: [(key: String, value: String)] = []
+    /// Where the daemon's flight comes from: "dispatch" (uploaded over the link, then a start
+    /// command) or "file" (a mission file with auto-start). `[dispatch] mission`.
+    public var missionSource = "dispatch"
+    /// When dispatch sends its start command, s (`[dispatch] start_s`).
+    public var dispatchStartS: Double = 2
+    /// Commands dispatch sends during the flight (`[dispatch.commands.NAME]`), in time order.
+    public var dispatchCommands: [(name: String, atS: Double, kind: CommandKind)] = []
 
     public init() {}
 
@@ -185,6 +193,18 @@ public struct Scenario {
                 fromDeg: r.double(k + ".from_deg", in: 0...360, default: 0) ?? 0,
                 mode: r.string(k + ".mode", default: "") ?? ""))
         }
+        s.missionSource = r.choice("dispatch.mission", ["dispatch", "file"], default: "dispatch") ?? "dispatch"
+        s.dispatchStartS = r.double("dispatch.start_s", in: 0...600, default: 2) ?? 2
+        for name in doc.childTables(of: "dispatch.commands") {
+            let k = "dispatch.commands." + name
+            r.acceptTable(k)
+            let at = r.double(k + ".at_s", in: 0...36_000) ?? 0
+            let word = r.choice(k + ".command", ["pause", "resume", "abort", "return", "land"]) ?? "pause"
+            let kind: CommandKind = word == "pause" ? .pause : word == "resume" ? .resume : word == "abort" ? .abortDelivery
+                : word == "return" ? .returnHome : .landNow
+            s.dispatchCommands.append((name, at, kind))
+        }
+        s.dispatchCommands.sort { $0.atS < $1.atS }
         s.expectOutcome = r.choice("expect.outcome", ["delivered", "returned", "landed", "aborted"], default: "delivered") ?? "delivered"
         s.bounds.landingErrorM = r.has("expect.landing_error_m") ? r.double("expect.landing_error_m", in: 0...100) : nil
         s.bounds.parcelErrorM = r.has("expect.parcel_error_m") ? r.double("expect.parcel_error_m", in: 0...100) : nil
@@ -202,6 +222,39 @@ public struct Scenario {
         r.reportUnknown()
         let errors = r.diagnostics.map { $0.formatted(file: file) }
         return (errors.isEmpty ? s : nil, errors)
+    }
+
+    /// The hold height of a drop leg: its own, else the config's `drop.altitude_m`.
+    public func holdHeight(_ l: Leg) -> Double {
+        if l.dropAltitudeM > 0 { return l.dropAltitudeM }
+        if let v = configOverrides.first(where: { $0.key == "drop.altitude_m" }), let d = Double(v.value) { return d }
+        return FlightConfig().dropAltitudeM
+    }
+
+    /// The mission as dispatch uploads it (docs/protocol.md, MissionItem): home (or the
+    /// origin of a one-way flight) first, then the legs; parcel ids count the legs from 1.
+    public func missionItems() -> [MissionItem] {
+        func e7(_ d: Double) -> Int32 { Int32((d * 1e7).rounded()) }
+        var items = [MissionItem(kind: returnHome ? .home : .origin, lat1e7: e7(home.latDeg), lon1e7: e7(home.lonDeg),
+                                 heightDm: Int16((home.altM * 10).rounded()))]
+        for (i, l) in legs.enumerated() {
+            guard let p = place(l.at) else { continue }
+            let g = home.offset(by: NED(p.north, p.east, 0))
+            switch l.kind {
+            case .waypoint:
+                items.append(MissionItem(kind: .waypoint, lat1e7: e7(g.latDeg), lon1e7: e7(g.lonDeg), heightDm: 0))
+            case .land:
+                items.append(MissionItem(kind: .pad, lat1e7: e7(g.latDeg), lon1e7: e7(g.lonDeg), heightDm: 0,
+                                         parcelID: UInt32(i + 1)))
+            case .drop:
+                let hold = holdHeight(l)
+                items.append(MissionItem(kind: .station, lat1e7: e7(g.latDeg), lon1e7: e7(g.lonDeg),
+                                         heightDm: Int16((hold * 10).rounded()),
+                                         dropDm: UInt16(max(0, ((hold - p.roofHeightM) * 10).rounded())),
+                                         parcelID: UInt32(i + 1)))
+            }
+        }
+        return items
     }
 
     /// The mission file the daemon flies (the same plan in every mode).

@@ -26,6 +26,8 @@ public final class ScenarioSim {
 
     /// Releases the flight software commanded, by time (for the release delay).
     public var releaseCommandTimes: [UInt64] = []
+    /// The dispatch link between the simulated server and the drone (fault `dispatch_link`).
+    public private(set) var dispatchLinkUp = true
 
     public struct DropResult {
         public var station: String?
@@ -219,6 +221,8 @@ public final class ScenarioSim {
             world.schedule(.hookJam(atNs: t, jammed: on))
         case "autopilot_link":
             autopilot.linkUp = !on
+        case "dispatch_link":
+            dispatchLinkUp = !on
         default:
             break
         }

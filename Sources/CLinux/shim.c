@@ -31,3 +31,38 @@ long long plumb_thread_cpu_ns(void) {
     if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t) != 0) return -1;
     return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
 }
+
+/* ---- the flight recorder's files ---------------------------------------------------------- */
+
+#include <dirent.h>
+
+#ifndef SYNC_FILE_RANGE_WRITE
+#define SYNC_FILE_RANGE_WRITE 2
+#endif
+
+/* sync_file_range is declared only under _GNU_SOURCE, which this module does not set (see
+ * CLinux.h); the system call is the same on every 64-bit Linux. */
+int plumb_writeback_start(int fd, long long offset, long long len) {
+    long r = syscall(SYS_sync_file_range, fd, (long long)offset, (long long)len, (unsigned)SYNC_FILE_RANGE_WRITE);
+    return r < 0 ? -errno : 0;
+}
+
+void *plumb_dir_open(const char *path, int *err) {
+    DIR *d = opendir(path);
+    *err = d ? 0 : errno;
+    return d;
+}
+
+int plumb_dir_next(void *dir, char *name, unsigned long cap) {
+    errno = 0;
+    struct dirent *e = readdir((DIR *)dir);
+    if (!e) return errno ? -errno : 0;
+    size_t n = strlen(e->d_name);
+    if (cap == 0) return -ENAMETOOLONG;
+    if (n >= cap) n = cap - 1;
+    memcpy(name, e->d_name, n);
+    name[n] = 0;
+    return n == 0 ? 1 : (int)n;
+}
+
+void plumb_dir_close(void *dir) { closedir((DIR *)dir); }

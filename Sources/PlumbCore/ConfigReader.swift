@@ -25,8 +25,23 @@ public struct ConfigReader {
     public private(set) var diagnostics: [Diagnostic] = []
     private var usedKeys: Set<String> = []
     private var knownTables: Set<String> = []
+    /// Each key read through its schema description, with the value it got (the file's
+    /// or the default), in the order read: what a config reload compares.
+    public private(set) var settings: [ConfigSetting] = []
 
     public init(_ document: TOMLDocument) { self.document = document }
+
+    /// A reader over values that come from no file (a config assembled from settings,
+    /// such as the running values merged with a reloaded file's). Diagnostics have no
+    /// position.
+    public init(settings: [ConfigSetting]) {
+        var d = TOMLDocument()
+        for s in settings { d.append(TOMLEntry(key: s.key.name, value: s.value, position: SourcePosition(line: 0, column: 0))) }
+        document = d
+    }
+
+    /// Every key that was asked for, through a schema description or by name.
+    public var keysAsked: Set<String> { usedKeys }
 
     public var hasErrors: Bool { !diagnostics.isEmpty }
 
@@ -153,12 +168,64 @@ public struct ConfigReader {
         return value
     }
 
-    /// Whether the document has this key (does not mark it as read).
+    // MARK: reading a key from its schema description
+
+    /// An integer key: the file's value, or the default (`default` overrides the
+    /// description's for a default that follows other keys).
+    public mutating func int(_ k: ConfigKey, default override: Int? = nil) -> Int {
+        Int(integer(k, default: override.map { Int64($0) }))
+    }
+
+    public mutating func integer(_ k: ConfigKey, default override: Int64? = nil) -> Int64 {
+        guard case .integer(let schemaDefault, let range, let choices) = k.kind else {
+            return misread(k, as: "an integer", 0)
+        }
+        let d = override ?? schemaDefault
+        var v = integer(k.name, in: choices.isEmpty ? range : Int64.min...Int64.max, default: d) ?? d
+        if !choices.isEmpty && !choices.contains(v) {
+            error(k.name, "'\(k.name)' = \(v) is not \(k.rangeText)")
+            v = d
+        }
+        settings.append(ConfigSetting(key: k, value: .integer(v)))
+        return v
+    }
+
+    public mutating func double(_ k: ConfigKey) -> Double {
+        guard case .number(let d, let range, let decimals) = k.kind else { return misread(k, as: "a number", 0) }
+        let v = double(k.name, in: range, default: d, decimals: decimals) ?? d
+        settings.append(ConfigSetting(key: k, value: .float(v)))
+        return v
+    }
+
+    public mutating func bool(_ k: ConfigKey) -> Bool {
+        guard case .boolean(let d) = k.kind else { return misread(k, as: "a boolean", false) }
+        let v = bool(k.name, default: d) ?? d
+        settings.append(ConfigSetting(key: k, value: .boolean(v)))
+        return v
+    }
+
+    public mutating func string(_ k: ConfigKey) -> String {
+        guard case .string(let d, let maxLength, let choices) = k.kind else { return misread(k, as: "a string", "") }
+        let v = choices.isEmpty ? string(k.name, default: d, maxLength: maxLength) ?? d
+                                : choice(k.name, choices, default: d) ?? d
+        settings.append(ConfigSetting(key: k, value: .string(v)))
+        return v
+    }
+
+    /// A reader asked for a key as a type its description does not have: a mistake in
+    /// the program, reported like a config error so that the tests catch it.
+    private mutating func misread<T>(_ k: ConfigKey, as type: String, _ fallback: T) -> T {
+        markUsed(k.name)
+        diagnostics.append(Diagnostic(nil, "schema: '\(k.name)' is a \(k.typeName) key, read as \(type)"))
+        return fallback
+    }
+
     /// Marks a key as read by a caller that interprets it itself.
     public mutating func acceptKey(_ key: String) {
         markUsed(key)
     }
 
+    /// Whether the document has this key (does not mark it as read).
     public mutating func has(_ key: String) -> Bool {
         document.entry(key) != nil
     }

@@ -5,7 +5,8 @@ import PlumbCore
 /// Sans-I/O: `step` takes the tick's snapshot and the autopilot's view and returns what
 /// to command. It allocates nothing per tick (events go to a fixed ring).
 public struct Mission {
-    public let config: FlightConfig
+    /// How to fly. `retune` replaces it between two steps (a config reload).
+    public private(set) var config: FlightConfig
     public private(set) var plan: MissionPlan
     public private(set) var phase: MissionPhase = .idle
     public private(set) var outcome: MissionOutcome = .none
@@ -63,12 +64,27 @@ public struct Mission {
     private var earlyNs: UInt64 = 0
     private var releaseUnverified = false
     private var releasedAtL: Double = 0
+    /// The phase a dispatch pause interrupted (resumed from its start).
+    private var pausedFrom: MissionPhase? = nil
+    private var startedNs: UInt64 = 0
+
+    /// The daemon has a dispatch link: its silence is a failsafe (`failsafe.dispatch_lost`).
+    public var dispatchWatched = false
+    /// When dispatch was last heard (its heartbeat); 0 = not since the flight started.
+    public private(set) var dispatchHeardNs: UInt64 = 0
+    private var dispatchLostActed = false
 
     public init(config: FlightConfig, plan: MissionPlan, eventCapacity: Int = 64) {
         self.config = config
         self.plan = plan
         frame = FrameEstimator(reference: plan.home)
         ring = [MissionEvent](repeating: MissionEvent(timeNs: 0, phase: .idle, note: .none, leg: 0), count: max(8, eventCapacity))
+    }
+
+    /// A config reload: the tunable keys' new values, from the next step on. The flight
+    /// goes on where it is; every bound, speed and policy is read afresh at each step.
+    public mutating func retune(_ c: FlightConfig) {
+        config = c
     }
 
     // MARK: events
@@ -88,6 +104,7 @@ public struct Mission {
     }
 
     private mutating func enter(_ p: MissionPhase, _ note: MissionNote = .none, _ value: Double = 0) {
+        if p != .hold { pausedFrom = nil }
         phase = p
         phaseSinceNs = nowNs
         timerNs = 0
@@ -99,25 +116,79 @@ public struct Mission {
 
     // MARK: commands from outside
 
-    /// Starts the flight (dispatch's start command, or auto-start).
-    public mutating func start(nowNs t: UInt64) {
-        guard phase == .idle else { return }
+    /// Starts the flight (dispatch's start command, or auto-start). False when a flight is
+    /// already under way.
+    @discardableResult
+    public mutating func start(nowNs t: UInt64) -> Bool {
+        guard phase == .idle else { return false }
         nowNs = t
+        startedNs = t
         enter(.preflight, .started)
+        return true
     }
 
-    /// Dispatch: skip the current delivery (the rope is brought in first).
-    public mutating func abortDelivery() {
+    /// Dispatch: skip the current delivery (the rope is brought in first). False when there
+    /// is no flight to change.
+    @discardableResult
+    public mutating func abortDelivery() -> Bool {
+        guard phase != .idle && phase != .done && phase != .autopilotLost else { return false }
         emit(.abortRequested)
-        if notFlying { return abortOnGround() }
+        if notFlying { abortOnGround(); return true }
         skipLeg()
+        return true
     }
 
-    /// Dispatch: return home now.
-    public mutating func returnHome() {
+    /// Dispatch: return home now. False when there is no flight to change.
+    @discardableResult
+    public mutating func returnHome() -> Bool {
+        guard phase != .idle && phase != .done && phase != .autopilotLost && phase != .landNow else { return false }
         emit(.returnRequested)
-        if notFlying { return abortOnGround() }
+        if notFlying { abortOnGround(); return true }
+        if phase == .hold { resumeFromPause() }
         goHome()
+        return true
+    }
+
+    /// Dispatch: hold where it is. Only while flying with the rope in (transit, approach,
+    /// landing alignment and descent); false otherwise, and nothing changes.
+    @discardableResult
+    public mutating func pause() -> Bool {
+        let pausable: Bool
+        switch phase {
+        case .transit, .dropAlign, .align, .descend, .goAround: pausable = true
+        default: pausable = false
+        }
+        guard pausable else { return false }
+        let from: MissionPhase = phase == .descend || phase == .goAround ? .align : phase
+        holdValid = false
+        enter(.hold, .paused)
+        pausedFrom = from
+        return true
+    }
+
+    /// Dispatch: carry on after a pause, from the start of the interrupted phase.
+    @discardableResult
+    public mutating func resume() -> Bool {
+        guard phase == .hold, pausedFrom != nil else { return false }
+        resumeFromPause()
+        return true
+    }
+
+    private mutating func resumeFromPause() {
+        guard let from = pausedFrom else { return }
+        pausedFrom = nil
+        holdValid = false
+        enter(from, .resumed)
+    }
+
+    /// The dispatch link is alive (its heartbeat arrived).
+    public mutating func dispatchHeard(nowNs t: UInt64) {
+        dispatchHeardNs = t
+        if dispatchLostActed {
+            dispatchLostActed = false
+            nowNs = t
+            emit(.dispatchBack)
+        }
     }
 
     /// Phases on the ground (or landing) where a leg change or a return cannot be flown.
@@ -131,16 +202,22 @@ public struct Mission {
         enter(.done, .abortRequested)
     }
 
-    /// Dispatch: land where it is.
-    public mutating func landNow() {
+    /// Dispatch: land where it is. False when not flying.
+    @discardableResult
+    public mutating func landNow() -> Bool {
+        guard phase != .idle && phase != .done && phase != .autopilotLost && phase != .landNow else { return false }
         emit(.landRequested)
+        pausedFrom = nil
         enter(.landNow)
+        return true
     }
 
     /// The plan may be replaced only before the flight starts.
     public mutating func replacePlan(_ p: MissionPlan) -> Bool {
         guard phase == .idle || phase == .done else { return false }
+        let watched = dispatchWatched
         self = Mission(config: config, plan: p, eventCapacity: ring.count)
+        dispatchWatched = watched
         return true
     }
 
@@ -252,6 +329,15 @@ public struct Mission {
         nowNs = s.nowNs
         let dt = lastStepNs == 0 ? 0.01 : Math.clamp(Math.seconds(from: lastStepNs, to: nowNs), 0.001, 0.5)
         lastStepNs = nowNs
+        if plan.homeAtStart && phase == .preflight, s.gnssNew, let fix = s.gnss, fix.usable {
+            // Home is the take-off point: the frame is measured from it from now on.
+            plan.home = fix.position
+            plan.homeAtStart = false
+            // The targets' altitudes were given relative to home's ground.
+            for j in plan.legs.indices { plan.legs[j].target.altM += fix.position.altM }
+            frame = FrameEstimator(reference: fix.position, tuning: frame.tuning)
+            emit(.homeSet)
+        }
         if ap.positionNs != 0 { frame.local(ap.position, atNs: ap.positionNs) }
         if s.gnssNew, let fix = s.gnss { frame.gnss(fix) }
         rope.update(s)
@@ -329,6 +415,15 @@ public struct Mission {
         } else if gnssLostSinceNs != 0 {
             gnssLostSinceNs = 0
             emit(.gnssBack)
+        }
+        // Dispatch: silent too long (measured from the flight's start at the earliest).
+        if dispatchWatched && !dispatchLostActed {
+            let since = max(dispatchHeardNs, startedNs)
+            if Math.seconds(from: since, to: nowNs) > config.dispatchLostS {
+                dispatchLostActed = true
+                emit(.dispatchLost)
+                if config.dispatchLostPolicy == "return" && !returning { goHome() }
+            }
         }
         // Geofence.
         let homeLocal = frame.toLocal(plan.home)

@@ -35,6 +35,10 @@ public struct MissionPlan: Equatable {
     public var legs: [MissionLeg]
     /// Fly back and land on the home pad after the last leg.
     public var returnHome: Bool
+    /// Home is not known yet: it is the take-off point, taken from the first usable GNSS
+    /// fix in preflight (a dispatch mission without a home item). Until then the legs'
+    /// altitudes are relative to home's ground.
+    public var homeAtStart = false
 
     public init(home: GeoPoint, legs: [MissionLeg], returnHome: Bool = true) {
         self.home = home
@@ -124,6 +128,8 @@ public enum MissionNote: UInt8, Equatable {
     case snag, snagCleared, ropeCut, batterySkip, batteryLand, batteryLost, gnssLost, gnssBack
     case rtkLost, autopilotLost, autopilotBack, tensionLost, encoderLost, geofence, dispatchLost
     case commandRefused, delivered, finished, abortRequested, returnRequested, landRequested
+    // Appended: the raw values above are what the link and the flight log carry.
+    case dispatchBack, paused, resumed, homeSet
 
     public var text: String {
         switch self {
@@ -167,13 +173,17 @@ public enum MissionNote: UInt8, Equatable {
         case .tensionLost: return "load cell unhealthy"
         case .encoderLost: return "drum encoder unhealthy"
         case .geofence: return "outside the geofence: returning"
-        case .dispatchLost: return "dispatch link lost: returning"
+        case .dispatchLost: return "dispatch link lost"
         case .commandRefused: return "the autopilot refused a command"
         case .delivered: return "delivery confirmed"
         case .finished: return "mission finished"
         case .abortRequested: return "dispatch: abort the delivery"
         case .returnRequested: return "dispatch: return home"
         case .landRequested: return "dispatch: land now"
+        case .dispatchBack: return "dispatch link back"
+        case .paused: return "dispatch: paused, holding"
+        case .resumed: return "dispatch: resumed"
+        case .homeSet: return "home set at the take-off point"
         }
     }
 }

@@ -266,11 +266,15 @@ public struct MissionItem: Equatable {
     public static let maxPerChunk = 8
     /// Where the first item starts in a chunk's plaintext.
     public static let chunkHeaderSize = 9
-    public enum Kind: UInt8, Equatable, Sendable { case waypoint = 1, pad = 2, station = 3 }
+    /// `home`: where the flight returns and lands after its last leg. `origin`: the
+    /// take-off pad of a one-way flight (for the geofence; no return).
+    public enum Kind: UInt8, Equatable, Sendable { case waypoint = 1, pad = 2, station = 3, home = 4, origin = 5 }
     public var kind: Kind
     public var lat1e7: Int32
     public var lon1e7: Int32
-    /// Height above home for waypoints, drop height above the station for stations (dm).
+    /// Waypoints: height above home (0 = the cruise altitude). Stations: the hold height
+    /// above the station's floor. Pads: the pad's height above home's ground. Home and
+    /// origin: the ground's altitude above mean sea level (dm).
     public var heightDm: Int16
     /// Rope drop distance to the station's roof (dm), stations only.
     public var dropDm: UInt16

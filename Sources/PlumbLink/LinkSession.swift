@@ -255,6 +255,8 @@ public struct DroneLink {
         case missionChunk(missionID: UInt32, index: UInt16, count: UInt16, items: Int)
         /// Dispatch acknowledged this event: the journal may forget it.
         case eventAcked(UInt32)
+        /// Dispatch's heartbeat: the link is alive (the dispatch-lost failsafe counts these).
+        case heartbeat
     }
 
     public private(set) var sealer: LinkSealer
@@ -317,7 +319,9 @@ public struct DroneLink {
             return .none
         case .missionChunk(let id, let index, let count, let items):
             return .missionChunk(missionID: id, index: index, count: count, items: items)
-        case .heartbeat, .telemetry, .timeSyncReply, .commandAck, .missionAck, .event:
+        case .heartbeat:
+            return .heartbeat
+        case .telemetry, .timeSyncReply, .commandAck, .missionAck, .event:
             return .none
         }
     }

@@ -29,18 +29,21 @@ public func applySafeOutputs<Output: GPIOOutput>(_ outputs: [Output], log: Log) 
     return failures
 }
 
-/// The daemon's single-threaded loop: one `ppoll` over the ticker and the signalfd
-/// (device fds join as the drivers land). Each tick runs `tick(n)` once, timed against
-/// the budget; SIGTERM/SIGINT put every output at its safe level and return; SIGHUP is
-/// reserved for reloading the config. `maxTicks` (0 = unbounded) exists for tests and
-/// benchmarks.
+/// The daemon's single-threaded loop: one `ppoll` over the ticker, the signalfd and the
+/// `inputs`. Each tick runs `tick(n)` once, timed against the budget; SIGTERM/SIGINT put
+/// every output at its safe level and return. SIGHUP calls `reload` once (however many
+/// arrived together, and not at all when a stop request came with them), between two
+/// ticks: what it changes takes effect at a tick boundary. It may change the loop's own
+/// log level. `maxTicks` (0 = unbounded) exists for tests and benchmarks.
 ///
 /// `inputs` are further descriptors (sockets, serial ports, GPIO edge fds); when one is
 /// readable, `readable(i)` is called with its index, before the tick.
 public func runControlLoop<Output: GPIOOutput>(
     ticker: TimerfdTicker, signals: SignalSource, outputs: [Output], maxTicks: UInt64,
-    log: Log, inputs: [Int32] = [], readable: (Int) -> Void = { _ in }, tick: (UInt64) -> Void
+    log: Log, inputs: [Int32] = [], readable: (Int) -> Void = { _ in },
+    reload: (inout Log) -> Void = { _ in }, tick: (UInt64) -> Void
 ) -> LoopSummary {
+    var log = log
     let loop = EventLoop(capacity: 2 + inputs.count)
     let clock = LinuxClock()
     guard let tickerToken = loop.add(fd: ticker.fd), let signalToken = loop.add(fd: signals.fd) else {
@@ -64,6 +67,7 @@ public func runControlLoop<Output: GPIOOutput>(
         if ready & (1 << UInt64(signalToken)) != 0 {
             // Drain every pending signal; a terminate wins over a reload.
             var drained = 0
+            var reloadRequested = false
             while drained < 8 {
                 drained += 1
                 let request: SignalRequest?
@@ -73,10 +77,11 @@ public func runControlLoop<Output: GPIOOutput>(
                 case .terminate, .interrupt:
                     exit = .signal(request)
                 case .reload:
-                    log.notice("SIGHUP: configuration reload is not available yet; configuration unchanged")
+                    reloadRequested = true
                 }
             }
             if exit != nil { break }
+            if reloadRequested { reload(&log) }
         }
         for (i, token) in inputTokens.enumerated() where token >= 0 && ready & (1 << UInt64(token)) != 0 {
             readable(i)

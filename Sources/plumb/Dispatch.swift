@@ -53,6 +53,7 @@ struct Dispatch: ParsableCommand {
             var buf = [UInt8](repeating: 0, count: LinkCrypto.maxFrame)
             var line: [UInt8] = []
             var lastTelemetry = Date.distantPast
+            var nextHeartbeatNs: UInt64 = 0
             let start = Date()
             say("listening on \(address.description) for drone \(droneId), epoch \(epoch)")
             while duration <= 0 || Date().timeIntervalSince(start) < duration {
@@ -109,6 +110,11 @@ struct Dispatch: ParsableCommand {
                     }
                 }
                 guard let to = drone else { continue }
+                // Once a second: the drone's dispatch-lost failsafe counts these.
+                if now >= nextHeartbeatNs {
+                    ground.queue(.heartbeat(timeMs: UInt32(truncatingIfNeeded: now / 1_000_000)))
+                    nextHeartbeatNs = now + 1_000_000_000
+                }
                 for _ in 0..<32 {
                     var n = buf.withUnsafeMutableBytes { ground.nextFrame(nowNs: now, into: $0) }
                     if n == nil, var u = upload {
@@ -198,13 +204,13 @@ func loadMission(_ path: String) throws -> [MissionItem] {
     let names = doc.childTables(of: "item").sorted { (Int($0) ?? 0) < (Int($1) ?? 0) }
     for n in names {
         let k = "item." + n
-        let kind = r.choice(k + ".kind", ["waypoint", "pad", "station"]) ?? "waypoint"
+        let kind = r.choice(k + ".kind", ["waypoint", "pad", "station", "home", "origin"]) ?? "waypoint"
         let lat = r.double(k + ".lat", in: -90...90, decimals: 7) ?? 0
         let lon = r.double(k + ".lon", in: -180...180, decimals: 7) ?? 0
         let h = r.double(k + ".height_m", in: -100...3000) ?? 0
         let drop = r.double(k + ".drop_m", in: 0...6000, default: 0) ?? 0
         let parcel = r.integer(k + ".parcel", in: 0...Int64(UInt32.max), default: 0) ?? 0
-        items.append(MissionItem(kind: kind == "pad" ? .pad : kind == "station" ? .station : .waypoint,
+        items.append(MissionItem(kind: kind == "pad" ? .pad : kind == "station" ? .station : kind == "home" ? .home : kind == "origin" ? .origin : .waypoint,
                                  lat1e7: Int32((lat * 1e7).rounded()), lon1e7: Int32((lon * 1e7).rounded()),
                                  heightDm: Int16((h * 10).rounded()), dropDm: UInt16((drop * 10).rounded()),
                                  parcelID: UInt32(parcel)))

@@ -12,7 +12,7 @@ struct Plumb: ParsableCommand {
         commandName: "plumb",
         abstract: "Plumbline host tool: board and config files (simulation, dispatch and logs as they land).",
         version: "0.1.0",
-        subcommands: [Board.self, Ubx.self, BusBudget.self, Dispatch.self, Bench.self, HIL.self]
+        subcommands: [Board.self, ConfigCommand.self, Ubx.self, BusBudget.self, Dispatch.self, Bench.self, HIL.self, LogCommand.self]
     )
 }
 

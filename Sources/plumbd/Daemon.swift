@@ -8,8 +8,8 @@ import PlumbVehicle
 
 typealias BoardDevices = DeviceRuntime<LinuxI2CBus, LinuxGPIOInput, LinuxGPIOOutput>
 
-func loadConfig(_ path: String) -> Loaded<PlumbConfig> {
-    loadSchema(path) { PlumbConfig.read(&$0) }
+func loadConfig(_ path: String) -> Loaded<ReadConfig> {
+    loadSchema(path) { ReadConfig.read(&$0) }
 }
 
 let version = "0.1.0"
@@ -17,7 +17,7 @@ let defaultConfigPath = "/etc/plumbline/plumbd.toml"
 
 let usage = """
 usage: plumbd [--config FILE] [--board NAME|FILE] [--check-config | --probe] [--ticks N]
-       plumbd --version | --help
+       plumbd --print-default-config [--board NAME] | --version | --help
 
   --config FILE    how to fly (default \(defaultConfigPath); built-in defaults if absent)
   --board NAME     what is wired where: a name looked up in $PLUMB_BOARD_DIR,
@@ -25,6 +25,9 @@ usage: plumbd [--config FILE] [--board NAME|FILE] [--check-config | --probe] [--
   --check-config   validate the config and board files, print every error, exit
   --probe          open every bus and line, probe every device, print a table, exit
   --ticks N        stop after N control ticks (testing and benchmarks)
+  --print-default-config
+                   print the default config file, every key commented (with --board:
+                   its board line set), and exit
   --timing         on exit, print how late the ticks woke (p50, p99, max) and the misses
   --version        print the version and exit
 """
@@ -33,6 +36,7 @@ struct Options {
     var configPath: String? = nil
     var board: String? = nil
     var checkConfig = false
+    var printDefaultConfig = false
     var probe = false
     var version = false
     var help = false
@@ -57,6 +61,7 @@ func parseOptions(_ args: [String], log: Log) -> Options? {
         case "--version", "-V": o.version = true
         case "--help", "-h": o.help = true
         case "--check-config": o.checkConfig = true
+        case "--print-default-config": o.printDefaultConfig = true
         case "--probe": o.probe = true
         case "--timing": o.timing = true
         case "--config", "-c":
@@ -94,9 +99,14 @@ func daemonMain(_ args: [String]) -> Int32 {
         printOut("plumbd \(version)")
         return ExitCode.ok.rawValue
     }
+    if options.printDefaultConfig {
+        writeAll(fd: 1, ConfigSchema.defaultFile(board: options.board))
+        return ExitCode.ok.rawValue
+    }
 
     // Config: the named file must exist; the default one may be absent.
-    var config = PlumbConfig()
+    var running = ReadConfig.defaults
+    var config = running.config
     var configErrors: [String] = []
     let configPath = options.configPath ?? defaultConfigPath
     var configSource = configPath
@@ -107,7 +117,10 @@ func daemonMain(_ args: [String]) -> Int32 {
             return ExitCode.noInput.rawValue
         }
         configErrors = loaded.errors
-        if let c = loaded.value { config = c }
+        if let c = loaded.value {
+            running = c
+            config = c.config
+        }
     } else {
         configSource = "built-in defaults (no \(defaultConfigPath))"
         log.notice("no config file at \(defaultConfigPath); using built-in defaults")
@@ -158,12 +171,16 @@ func daemonMain(_ args: [String]) -> Int32 {
         writeAll(fd: 1, formatProbeTable(rows))
         return probeSucceeded(rows) ? ExitCode.ok.rawValue : ExitCode.unavailable.rawValue
     }
-    return run(config: config, board: board, maxTicks: options.maxTicks, timing: options.timing, log: log)
+    return run(config: config, reloader: ConfigReloader(path: configPath, running: running), board: board,
+               maxTicks: options.maxTicks, timing: options.timing, log: log)
 }
 
 /// Bring-up and the control loop. Signals are blocked first so that a SIGTERM during
 /// bring-up is handled by the loop (outputs safe), not by the default action.
-func run(config: PlumbConfig, board: BoardDescription, maxTicks: UInt64, timing: Bool = false, log: Log) -> Int32 {
+func run(config: PlumbConfig, reloader: ConfigReloader, board: BoardDescription, maxTicks: UInt64, timing: Bool = false,
+         log: Log) -> Int32 {
+    var log = log             // a reload may change its level
+    var reloader = reloader
     let signals: SignalSource
     do {
         signals = try SignalSource()
@@ -270,6 +287,7 @@ func run(config: PlumbConfig, board: BoardDescription, maxTicks: UInt64, timing:
         return ExitCode.unavailable.rawValue
     }
     var events = MissionEventLog()
+    var recorder = makeRecorder(config.recorder, board: board.name, rateHz: config.loop.rateHz, log: log)
 
     let rt = applyRealtime(fifoPriority: config.realtime.schedFifo ? Int32(config.realtime.priority) : nil,
                            lockMemory: config.realtime.lockMemory)
@@ -310,6 +328,8 @@ func run(config: PlumbConfig, board: BoardDescription, maxTicks: UInt64, timing:
             return ExitCode.unavailable.rawValue
         case nil:
             link = rt
+            // Dispatch's silence is a failsafe (failsafe.dispatch_lost) from now on.
+            vehicle.mission.dispatchWatched = true
         }
     }
     let notifier = ServiceNotifier(tickPeriodNs: config.loop.periodNs)
@@ -323,6 +343,16 @@ func run(config: PlumbConfig, board: BoardDescription, maxTicks: UInt64, timing:
     let summary = runControlLoop(ticker: ticker, signals: signals, outputs: outputs, maxTicks: maxTicks, log: log,
                                  inputs: fds, readable: { i in
         if i == 0 { autopilot.readable(nowNs: clock.nowNs()) } else { link?.readable(nowNs: clock.nowNs(), log: log) }
+    }, reload: { loopLog in
+        // SIGHUP, between two ticks: the tunable keys apply from the next tick on.
+        let armed = ConfigReload.armed(autopilotArmed: autopilot.bridge.view(nowNs: clock.nowNs()).armed,
+                                       phase: vehicle.mission.phase)
+        guard let c = reloader.reload(armed: armed, log: log) else { return }
+        vehicle.mission.retune(c.flight)
+        if let level = Log.Level(name: c.logLevel) {
+            log.level = level
+            loopLog.level = level
+        }
     }) { n in
         // Drivers, one snapshot, the mission and its outputs; the autopilot and the link last.
         let now = clock.nowNs()
@@ -343,17 +373,31 @@ func run(config: PlumbConfig, board: BoardDescription, maxTicks: UInt64, timing:
             latency?.record(wakeNs: now, dueNs: ticker.armedAtNs &+ (a.ticks &+ a.missedTicks) &* ticker.periodNs)
         }
         notifier.tick(n)
-        if haveMission && config.mission.autostart && vehicle.mission.phase == .idle { vehicle.mission.start(nowNs: now) }
-        let out = vehicle.tick(n, nowNs: now, autopilot: autopilot.bridge.view(nowNs: now))
+        if haveMission && config.mission.autostart && vehicle.mission.phase == .idle {
+            haveMission = false   // once: a later dispatch mission waits for its start command
+            // Once per boot: after a restart (a crash, the watchdog) the daemon never takes
+            // off by itself; dispatch's start command still can.
+            if autostartAllowed(marker: config.mission.autostartMarker, log: log) {
+                vehicle.mission.start(nowNs: now)
+            }
+        }
+        // Dispatch's commands, heartbeat and mission reach the flight at the tick boundary.
+        link?.applyInbound(to: &vehicle.mission, nowNs: now, log: log)
+        let view = autopilot.bridge.view(nowNs: now)
+        let out = vehicle.tick(n, nowNs: now, autopilot: view)
         autopilot.send(out, nowNs: now)
+        recorder?.record(vehicle, autopilot: view, nowNs: now, log: log)
         logHealthChanges(&vehicle.devices, log: log)
         while let e = vehicle.mission.nextEvent() {
+            recorder?.record(e, mission: vehicle.mission, nowNs: now, log: log)
+            let previous = events.lastPhase
             let changed = events.log(e, mission: vehicle.mission, log: log)
-            link?.missionEvent(e, phaseChanged: changed, nowNs: now, log: log)
+            link?.missionEvent(e, phaseChanged: changed, previous: previous, plan: vehicle.mission.plan, nowNs: now, log: log)
         }
         link?.tick(n, nowNs: now, devices: vehicle.devices, missionPhase: vehicle.mission.phase.rawValue, log: log)
     }
     devices = vehicle.devices
+    recorder?.close(log: log)
     notifier.stopping(status: "stopping: outputs at safe levels")
     if let l = latency {
         let a = summary.accounting
@@ -384,6 +428,27 @@ func run(config: PlumbConfig, board: BoardDescription, maxTicks: UInt64, timing:
         return ExitCode.software.rawValue
     }
     return summary.unsafeOutputs == 0 && !pwmUnsafe ? ExitCode.ok.rawValue : ExitCode.ioError.rawValue
+}
+
+/// Auto-start is allowed when no earlier flight auto-started since boot; the marker is
+/// made before the flight starts. No marker path, or one that cannot be made: no auto-start.
+func autostartAllowed(marker: String, log: Log) -> Bool {
+    if marker.isEmpty {
+        log.warning("mission.autostart: no mission.autostart_marker; not auto-starting (send start from dispatch)")
+        return false
+    }
+    if fileExists(marker) {
+        log.warning("mission.autostart: \(marker) exists (a flight already auto-started since boot); not auto-starting again; send start from dispatch, or delete the file")
+        return false
+    }
+    let fd = marker.withCString { plumb_open_mode($0, O_WRONLY | O_CREAT | O_EXCL, 0o644) }
+    if fd < 0 {
+        log.error("mission.autostart: cannot make \(marker) (\(errnoMessage(-fd))); not auto-starting")
+        return false
+    }
+    _ = plumb_close(fd)
+    log.notice("mission.autostart: starting the mission file's flight (marker \(marker))")
+    return true
 }
 
 func logHealthChanges(_ devices: inout BoardDevices, log: Log) {

@@ -30,11 +30,21 @@ struct LinkRuntime {
     var cobs = [UInt8](repeating: 0, count: COBS.maxEncodedCount(LinkCrypto.maxFrame) + 1)
     let dispatch: NetAddress?
     var lastSender: NetAddress? = nil
+    /// The frame that carried the newest command (journalled with its decision).
+    var lastCommandFrame: (epoch: UInt32, counter: UInt32) = (0, 0)
     let telemetryEveryTicks: UInt64
     var rx: [UInt8]
     var tx: [UInt8]
     var startNs: UInt64
     var mission = MissionAssembler()
+    /// What arrived since the last tick, acted on at the tick boundary (so that the flight
+    /// sees a command or a heartbeat at a tick, never in the middle of one).
+    var pendingCommands: [Command] = []
+    var heardHeartbeat = false
+    var missionComplete = false
+    /// A dispatch mission that arrived while a flight was under way: flown after it.
+    var deferredPlan: MissionPlan? = nil
+    static let maxPendingCommands = 8
 
     enum StartFailure { case config(String), unavailable(String) }
 
@@ -101,10 +111,11 @@ struct LinkRuntime {
                              telemetryEveryTicks: every,
                              rx: [UInt8](repeating: 0, count: LinkCrypto.maxFrame),
                              tx: [UInt8](repeating: 0, count: LinkCrypto.maxFrame), startNs: nowNs)
+        rt.pendingCommands.reserveCapacity(LinkRuntime.maxPendingCommands)
         log.notice("dispatch link: drone \(config.droneID), key \(config.keyID), epoch \(epoch), listening on \(where_), \(journal.pendingEvents.count) unacknowledged event(s) from before")
-        // The start itself is a must-not-lose event (state 0 = off → 1 = ready).
+        // The start itself is a must-not-lose event (255 = off → 0 = idle).
         do {
-            _ = try journal.record(timeMs: 0, kind: .stateChange, a: 0x0001)
+            _ = try journal.record(timeMs: 0, kind: .stateChange, a: 0xFF00)
         } catch {
             log.error(describe(error))
         }
@@ -114,15 +125,18 @@ struct LinkRuntime {
 
     /// A mission event that dispatch must not miss (journalled, then sent until acknowledged):
     /// each change of phase (a = phase, b = leg, c = note) and each delivery (a = leg).
-    mutating func missionEvent(_ e: MissionEvent, phaseChanged: Bool, nowNs: UInt64, log: Log) {
+    mutating func missionEvent(_ e: MissionEvent, phaseChanged: Bool, previous: MissionPhase, plan: MissionPlan, nowNs: UInt64, log: Log) {
         let timeMs = UInt32(truncatingIfNeeded: (e.timeNs &- startNs) / 1_000_000)
         do {
             if phaseChanged {
-                _ = try journal.record(timeMs: timeMs, kind: .stateChange, a: UInt32(e.phase.rawValue) | 0x100,
+                _ = try journal.record(timeMs: timeMs, kind: .stateChange, a: UInt32(previous.rawValue) << 8 | UInt32(e.phase.rawValue),
                                        b: Int32(truncatingIfNeeded: e.leg), c: Int32(e.note.rawValue))
             }
             if e.note == .delivered {
-                _ = try journal.record(timeMs: timeMs, kind: .deliveryConfirmed, a: UInt32(truncatingIfNeeded: e.leg))
+                // The parcel and where it was delivered (the leg's target).
+                let leg = e.leg < plan.legs.count ? plan.legs[e.leg] : nil
+                _ = try journal.record(timeMs: timeMs, kind: .deliveryConfirmed, a: leg?.parcelID ?? 0,
+                                       b: Int32((leg?.target.latDeg ?? 0) * 1e7), c: Int32((leg?.target.lonDeg ?? 0) * 1e7))
             }
         } catch {
             log.error(describe(error) + "; mission event not journalled")
@@ -174,17 +188,14 @@ struct LinkRuntime {
         case .none:
             return
         case .command(let c):
-            // No mission logic runs yet: flight commands are refused, parameters unknown.
-            let result: CommandResult = c.kind == .setParameter ? .unsupported : .rejected
-            let frame = link.opener.lastAccepted ?? (0, 0)
-            do {
-                try journal.executed(commandID: c.commandID, result: result, frameEpoch: frame.epoch, frameCounter: frame.counter)
-            } catch {
-                log.error(describe(error) + "; command \(c.commandID) not acknowledged")
-                return
-            }
-            link.completeCommand(c.commandID, result: result)
-            log.notice("command \(c.commandID) (\(name(c.kind))): \(result == .rejected ? "rejected: no flight logic runs yet" : "unsupported parameter \(c.parameterID)")")
+            // Decided at the next tick; a retry that arrives before then is the same command.
+            if pendingCommands.contains(where: { $0.commandID == c.commandID }) { return }
+            if pendingCommands.count < LinkRuntime.maxPendingCommands {
+                pendingCommands.append(c)
+            }   // else: not acknowledged, so dispatch retries it
+            lastCommandFrame = link.opener.lastAccepted ?? (0, 0)
+        case .heartbeat:
+            heardHeartbeat = true
         case .eventAcked(let id):
             do {
                 try journal.acknowledged(eventID: id)
@@ -202,8 +213,62 @@ struct LinkRuntime {
                 log.warning("mission \(id) chunk \(index) of \(count): refused (malformed or larger than the mission store)")
             } else if mission.complete && !wasComplete {
                 log.notice("mission \(id) received: \(mission.items.count) item(s) in \(count) chunk(s)")
+                missionComplete = true
             }
         }
+    }
+
+    /// At a tick boundary: what dispatch sent since the last tick reaches the flight. A
+    /// command is decided by the flight's state, journalled, then acknowledged.
+    mutating func applyInbound(to flight: inout Mission, nowNs: UInt64, log: Log) {
+        if heardHeartbeat {
+            heardHeartbeat = false
+            flight.dispatchHeard(nowNs: nowNs)
+        }
+        if missionComplete {
+            missionComplete = false
+            let id = mission.missionID ?? 0
+            let d = DispatchMission(items: mission.items)
+            if let p = d.plan {
+                if flight.replacePlan(p) {
+                    deferredPlan = nil
+                    log.notice("mission \(id): \(p.legs.count) leg(s)\(p.returnHome ? ", then home" : ", one way")\(p.homeAtStart ? " (home: the take-off point)" : ""); waiting for start")
+                } else {
+                    deferredPlan = p
+                    log.warning("mission \(id) arrived during a flight: it is flown after this one ends")
+                }
+            } else {
+                log.error("mission \(id) refused: \(d.problem)")
+                journalFault(code: 1, b: Int32(truncatingIfNeeded: id), nowNs: nowNs, log: log)
+            }
+        }
+        if let p = deferredPlan, flight.phase == .idle || flight.phase == .done, flight.replacePlan(p) {
+            deferredPlan = nil
+            log.notice("deferred mission: \(p.legs.count) leg(s); waiting for start")
+        }
+        for c in pendingCommands {
+            let (result, why) = DispatchMission.execute(c, on: &flight, nowNs: nowNs)
+            do {
+                try journal.executed(commandID: c.commandID, result: result, frameEpoch: lastCommandFrame.epoch,
+                                     frameCounter: lastCommandFrame.counter)
+            } catch {
+                log.error(describe(error) + "; command \(c.commandID) not acknowledged")
+                continue
+            }
+            link.completeCommand(c.commandID, result: result)
+            log.notice("command \(c.commandID) (\(name(c.kind))): " + (result == .accepted ? "accepted" : (result == .rejected ? "rejected: " : "unsupported: ") + why))
+        }
+        pendingCommands.removeAll(keepingCapacity: true)
+    }
+
+    /// A fault dispatch must see (code 1: a mission refused, b = its id).
+    mutating func journalFault(code: UInt32, b: Int32, nowNs: UInt64, log: Log) {
+        do {
+            _ = try journal.record(timeMs: UInt32(truncatingIfNeeded: (nowNs &- startNs) / 1_000_000), kind: .fault, a: code, b: b)
+        } catch {
+            log.error(describe(error) + "; fault event not journalled")
+        }
+        submitPending(nowNs: nowNs)
     }
 
     /// Telemetry at its rate, then every frame that is due (bounded).
@@ -219,7 +284,25 @@ struct LinkRuntime {
         }
         if n > 0 && n % (telemetryEveryTicks * 120) == 0 {
             let st = link.stats
-            log.info("link: in \(st.framesIn) (rejected \(st.rejected): auth \(st.authenticationFailed), replay \(st.replayed), version \(st.badVersion), drone \(st.wrongDrone), key \(st.unknownKey), short \(st.truncated)), out \(st.framesOut), retransmitted \(st.retransmissions), rtt \(st.rttUs / 1000) ms, inbound loss \(formatFixed(link.opener.lossEstimate * 100, decimals: 1)) %, \(link.pendingEventCount) event(s) unacknowledged")
+            // Built in place: this line comes every 12 s in steady flight and must not allocate.
+            let loss = link.opener.lossEstimate * 100
+            let pending = link.pendingEventCount
+            log.line(.info) { l in
+                l.text("link: in "); l.int(st.framesIn)
+                l.text(" (rejected "); l.int(st.rejected)
+                l.text(": auth "); l.int(st.authenticationFailed)
+                l.text(", replay "); l.int(st.replayed)
+                l.text(", version "); l.int(st.badVersion)
+                l.text(", drone "); l.int(st.wrongDrone)
+                l.text(", key "); l.int(st.unknownKey)
+                l.text(", short "); l.int(st.truncated)
+                l.text("), out "); l.int(st.framesOut)
+                l.text(", retransmitted "); l.int(st.retransmissions)
+                l.text(", rtt "); l.int(st.rttUs / 1000)
+                l.text(" ms, inbound loss "); l.fixed(loss, decimals: 1)
+                l.text(" %, "); l.int(pending)
+                l.text(" event(s) unacknowledged")
+            }
         }
         if n % telemetryEveryTicks == 0 {
             var t = telemetry(nowNs: nowNs, devices: devices)

@@ -119,7 +119,7 @@ import PlumbHAL
         #expect(arm.lastLevel == false)
     }
 
-    @Test func sighupIsLoggedAndTheLoopGoesOn() throws {
+    @Test func sighupReloadsBetweenTwoTicksAndTheLoopGoesOn() throws {
         final class Out: GPIOOutput {
             let safeLevel = false
             var lastLevel: Bool? = nil
@@ -127,12 +127,38 @@ import PlumbHAL
         }
         let signals = try SignalSource()
         let ticker = try TimerfdTicker(periodNs: 1_000_000, budgetNs: 1_000_000)
+        var order: [String] = []
         let summary = runControlLoop(ticker: ticker, signals: signals, outputs: [Out()],
-                                     maxTicks: 10, log: Log(level: .error)) { n in
+                                     maxTicks: 10, log: Log(level: .error), reload: { _ in order.append("reload") }) { n in
+            order.append("tick \(n)")
             if n == 2 { _ = plumb_raise(plumb_sighup()) }
         }
         #expect(summary.exit == .tickLimit)
         #expect(summary.accounting.ticks == 10)
+        // Once, after the tick in which it arrived and before the next one.
+        #expect(order.filter { $0 == "reload" }.count == 1)
+        #expect(order.firstIndex(of: "reload") == order.firstIndex(of: "tick 2").map { $0 + 1 })
+    }
+
+    @Test func aStopRequestWinsOverAReloadThatCameWithIt() throws {
+        final class Out: GPIOOutput {
+            let safeLevel = false
+            var lastLevel: Bool? = nil
+            func set(_ active: Bool) throws(GPIOError) { lastLevel = active }
+        }
+        let signals = try SignalSource()
+        let ticker = try TimerfdTicker(periodNs: 1_000_000, budgetNs: 1_000_000)
+        var reloads = 0
+        let summary = runControlLoop(ticker: ticker, signals: signals, outputs: [Out()],
+                                     maxTicks: 100, log: Log(level: .error), reload: { _ in reloads += 1 }) { n in
+            if n == 2 {
+                _ = plumb_raise(plumb_sighup())
+                _ = plumb_raise(plumb_sigterm())
+            }
+        }
+        #expect(summary.exit == .signal(.terminate))
+        #expect(reloads == 0)
+        #expect(summary.accounting.ticks == 3)
     }
 }
 

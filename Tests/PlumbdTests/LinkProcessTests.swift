@@ -165,7 +165,7 @@ struct LinkHarness {
         kind = "waypoint"
         lat = 43.88
         lon = 125.32
-        height_m = 80
+        height_m = 0
         [item.2]
         kind = "station"
         lat = 43.89
@@ -189,13 +189,16 @@ struct LinkHarness {
         input.fileHandleForWriting.write(Data("return\nset 3 1.5\n".utf8))
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         console.waitUntilExit()
-        #expect(text.contains("event 1: state 0 -> 1"), "\(text)")
+        #expect(text.contains("event 1: state 255 -> 0"), "\(text)")
         #expect(text.contains("every chunk acknowledged"))
         #expect(text.contains("command 65537: rejected"))   // ids start at epoch × 65536 + 1
         #expect(text.contains("command 65538: unsupported"))
         #expect(text.contains("telemetry t="))
         let log = try String(contentsOfFile: daemonLog, encoding: .utf8)
         #expect(log.contains("received: 2 item(s) in 1 chunk(s)"))
+        // The daemon turned the items into its plan (home: where it stands) and waits for start.
+        #expect(log.contains("2 leg(s), then home (home: the take-off point); waiting for start"), "\(log)")
+        #expect(log.contains("(return): rejected: no flight"))
     }
 }
 

@@ -403,3 +403,28 @@ static inline unsigned long long plumb_sd_watchdog_usec(void) {
     if (p && (pid_t)strtol(p, 0, 10) != getpid()) return 0;
     return strtoull(u, 0, 10);
 }
+
+// ---- the flight recorder's files ----------------------------------------------------------
+
+static inline int plumb_fdatasync(int fd) { return fdatasync(fd) < 0 ? -errno : 0; }
+
+static inline int plumb_mkdir(const char *path, unsigned mode) { return mkdir(path, (mode_t)mode) < 0 ? -errno : 0; }
+
+static inline int plumb_unlink(const char *path) { return unlink(path) < 0 ? -errno : 0; }
+
+/// Wall-clock time in ns since 1970 (CLOCK_REALTIME): only to date a flight log.
+static inline uint64_t plumb_realtime_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/// Starts the write-out of a file's dirty pages in [offset, offset + len) without waiting
+/// for it (sync_file_range with SYNC_FILE_RANGE_WRITE; shim.c). 0 or -errno.
+int plumb_writeback_start(int fd, long long offset, long long len);
+
+/// A directory listing (shim.c): open returns a handle or NULL with *err set; next copies
+/// the next entry's name (NUL-terminated) and returns its length, 0 at the end, -errno on error.
+void *plumb_dir_open(const char *path, int *err);
+int plumb_dir_next(void *dir, char *name, unsigned long cap);
+void plumb_dir_close(void *dir);

@@ -1,0 +1,73 @@
+import CLinux
+import PlumbFlight
+import PlumbHAL
+import PlumbLinux
+import PlumbVehicle
+
+// The flight recorder's wiring: the recorder (PlumbVehicle) over rotating files in the
+// configured directory (PlumbLinux). A recorder that cannot write logs once and the flight
+// goes on; it tries a new file every 10 s and says when it records again.
+
+/// The recorder's files on disk.
+struct DiskLog: FlightLogStorage {
+    let files: RotatingFiles
+
+    var isOpen: Bool { files.isOpen }
+    var fileBytes: Int { files.fileBytes }
+    var fileMaxBytes: Int { files.fileMaxBytes }
+    var nextSequence: UInt32 { files.nextSequence }
+
+    func startFile(header: [UInt8]) throws(FlightLogIOError) {
+        do throws(RotatingFilesError) { try files.startFile(header: header) } catch { throw FlightLogIOError(describe(error)) }
+    }
+
+    func append(_ bytes: [UInt8]) throws(FlightLogIOError) {
+        do throws(RotatingFilesError) { try files.append(bytes) } catch { throw FlightLogIOError(describe(error)) }
+    }
+
+    func writeback() { files.writeback() }
+    func finish() { files.finish() }
+}
+
+typealias DaemonRecorder = FlightRecorder<DiskLog>
+
+/// The recorder for `config`, or nil when it is switched off. Nothing is opened yet: the
+/// first tick creates the directory (if its parent exists) and the first file.
+func makeRecorder(_ config: RecorderConfig, board: String, rateHz: Int, log: Log) -> DaemonRecorder? {
+    guard config.enabled else {
+        log.info("flight recorder: off")
+        return nil
+    }
+    let files = RotatingFiles(dir: config.dir, fileMaxBytes: config.fileMaxBytes, filesKept: config.files)
+    var r = FlightRecorder(storage: DiskLog(files: files), rateHz: rateHz, software: "plumbd \(version)", board: board)
+    r.realtimeOffsetNs = Int64(bitPattern: plumb_realtime_ns() &- plumb_monotonic_ns())
+    log.info("flight recorder: \(config.dir), at most \(config.files) files of \(config.fileMaxKB) KB")
+    return r
+}
+
+extension FlightRecorder where Storage == DiskLog {
+    mutating func record<Bus: I2CBus, Input: GPIOInput, Output: GPIOOutput>(
+        _ vehicle: Vehicle<Bus, Input, Output>, autopilot: AutopilotView, nowNs: UInt64, log: Log) {
+        report(tick(vehicle, autopilot: autopilot, nowNs: nowNs), log: log)
+    }
+
+    mutating func record(_ e: MissionEvent, mission: Mission, nowNs: UInt64, log: Log) {
+        report(event(e, mission: mission, nowNs: nowNs), log: log)
+    }
+
+    /// At a clean stop: the last file written through to the disk.
+    mutating func close(log: Log) {
+        stop()
+        if recordsWritten > 0 { log.info("flight recorder: \(recordsWritten) records in \(filesStarted) file(s)") }
+    }
+
+    private func report(_ n: Notice, log: Log) {
+        switch n {
+        case .none: break
+        case .failed(let why):
+            log.warning("flight recorder: \(why); flying on without it (a new file is tried every 10 s)")
+        case .resumed(let lost):
+            log.notice("flight recorder: recording again in \(storage.files.path(of: storage.files.nextSequence &- 1)) (\(lost) records lost)")
+        }
+    }
+}
