@@ -96,6 +96,10 @@ hil: deps hil-preload firmware
 	.build/release/plumb hil suite
 	.build/release/plumb hil sweep landing-wind --seeds 50 --landing-p95 0.10 --landing-max 0.30
 	@bash HIL/compare-modes.sh nominal-drop 1
+	@# Dispatch over the real link: the mission upload, the start, pause/resume and abort,
+	@# and its loss; the daemon (host and aarch64) must fly exactly the in-process flight.
+	@bash HIL/compare-modes.sh dispatch-commands 1
+	@bash HIL/compare-modes.sh dispatch-link-lost 1
 
 # Figures, not tests: printed as a table with their targets, and kept in build/bench.json.
 bench: deps firmware hil-preload

@@ -247,20 +247,28 @@ public struct FlightLog {
         }
     }
 
-    /// The plan's home (the first one recorded) and its legs (every distinct one recorded).
+    /// The plan in force: the last one recorded that has legs (or the last one). Its home is
+    /// the frame's reference, which moves with it (a plan from dispatch, or home set at
+    /// the take-off point), so the last is the one the flight was measured from.
     public var plan: (home: GeoPoint, legs: [(kind: String, target: GeoPoint)])? {
         guard let p = table(.plan), p.count > 0, let lat = p.column("home_lat"), let lon = p.column("home_lon"),
-              let alt = p.column("home_alt") else { return nil }
-        let home = GeoPoint(latDeg: lat[0], lonDeg: lon[0], altM: alt[0].isFinite ? alt[0] : 0)
-        var legs: [(kind: String, target: GeoPoint)] = []
-        if let l = table(.leg), let kf = l.field("kind"), let k = l.column("kind"), let la = l.column("lat"),
-           let lo = l.column("lon"), let al = l.column("alt") {
-            for i in 0..<l.count {
-                let leg = (kind: kf.name(of: Int64(k[i])), target: GeoPoint(latDeg: la[i], lonDeg: lo[i], altM: al[i]))
-                if !legs.contains(where: { $0.kind == leg.kind && $0.target == leg.target }) { legs.append(leg) }
+              let alt = p.column("home_alt"), let count = p.column("legs") else { return nil }
+        func legs(_ k: Int) -> Int { count[k].isFinite ? min(Int(count[k]), FlightRecord.maxLegs) : 0 }
+        let chosen = (0..<p.count).last { legs($0) > 0 } ?? p.count - 1
+        let home = GeoPoint(latDeg: lat[chosen], lonDeg: lon[chosen], altM: alt[chosen].isFinite ? alt[chosen] : 0)
+        var out: [(kind: String, target: GeoPoint)] = []
+        // Its legs: the last whole run of leg records numbered 0 ..< n (later plans have none).
+        let n = legs(chosen)
+        if n > 0, let l = table(.leg), let kf = l.field("kind"), let k = l.column("kind"), let index = l.column("index"),
+           let la = l.column("lat"), let lo = l.column("lon"), let al = l.column("alt"),
+           let first = (0...max(0, l.count - n)).last(where: { i in
+               i + n <= l.count && (0..<n).allSatisfy { index[i + $0] == Double($0) }
+           }) {
+            for i in first..<(first + n) {
+                out.append((kf.name(of: Int64(k[i])), GeoPoint(latDeg: la[i], lonDeg: lo[i], altM: al[i])))
             }
         }
-        return (home, legs)
+        return (home, out)
     }
 
     public var lostRecords: Int {

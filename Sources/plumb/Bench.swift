@@ -55,6 +55,7 @@ struct Bench: ParsableCommand {
         if seeds > 0 { figures += try hilFigures(seeds: seeds) }
         if callgrind { figures += tickCostFigures() }
         figures += startupFigures()
+        figures += recorderFigures()
         if jitterSeconds > 0 { figures += jitterFigures(seconds: jitterSeconds) }
         print(String(repeating: "-", count: 138))
         for f in figures {

@@ -45,14 +45,19 @@ func makeRecorder(_ config: RecorderConfig, board: String, rateHz: Int, log: Log
     return r
 }
 
+// The notice is taken first and reported after: `report(tick(…))` would copy the recorder
+// for the call before the tick mutates it, and the copy would make the tick reallocate
+// its buffer (an allocation every tick).
 extension FlightRecorder where Storage == DiskLog {
     mutating func record<Bus: I2CBus, Input: GPIOInput, Output: GPIOOutput>(
         _ vehicle: Vehicle<Bus, Input, Output>, autopilot: AutopilotView, nowNs: UInt64, log: Log) {
-        report(tick(vehicle, autopilot: autopilot, nowNs: nowNs), log: log)
+        let n = tick(vehicle, autopilot: autopilot, nowNs: nowNs)
+        if n != .none { report(n, log: log) }
     }
 
     mutating func record(_ e: MissionEvent, mission: Mission, nowNs: UInt64, log: Log) {
-        report(event(e, mission: mission, nowNs: nowNs), log: log)
+        let n = event(e, mission: mission, nowNs: nowNs)
+        if n != .none { report(n, log: log) }
     }
 
     /// At a clean stop: the last file written through to the disk.
