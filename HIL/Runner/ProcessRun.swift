@@ -41,7 +41,8 @@ public struct ProcessRun {
     /// (no chance to close anything) and the run ends with the outcome "killed".
     public static func run(_ scenario: Scenario, seed: UInt64, boardPath: String, workDir: String, firmware: Bool,
                            progress: ((String) -> Void)?, countAllocationsAt: [UInt64] = [],
-                           recorderFileMaxKB: Int = 4096, killAtNs: UInt64? = nil) throws -> RunResult {
+                           recorderFileMaxKB: Int = 4096, killAtNs: UInt64? = nil,
+                           reloads: [(atNs: UInt64, edit: (String) -> String)] = []) throws -> RunResult {
         let wallStart = Date()
         let paths = try Paths.resolve(firmware: firmware)
         let sim = try ScenarioSim(scenario: scenario, seed: seed, lineLevels: .physical)
@@ -177,6 +178,7 @@ public struct ProcessRun {
         var outcome: String? = nil
         var lastProgressS = -30.0
         var exited = false
+        var pendingReloads = reloads.sorted { $0.atNs < $1.atNs }
         loop: while true {
             switch server.serveUntilAllSleep(timeoutMs: sleepTimeoutMs) {
             case .allSleeping(let deadline):
@@ -213,6 +215,13 @@ public struct ProcessRun {
                 while let first = pendingSamples.first, now >= first, let c = counter {
                     samples.append((now, c.read()))
                     pendingSamples.removeFirst()
+                }
+                // Config reloads: the file rewritten, then SIGHUP, as an operator would.
+                while let r = pendingReloads.first, now >= r.atNs {
+                    pendingReloads.removeFirst()
+                    let text = (try? String(contentsOfFile: configPath, encoding: .utf8)) ?? ""
+                    try r.edit(text).write(toFile: configPath, atomically: true, encoding: .utf8)
+                    kill(p.processIdentifier, SIGHUP)
                 }
                 if let k = killAtNs, now >= k {
                     // The daemon has finished its ticks up to `now` and sleeps: kill it there.
