@@ -171,4 +171,40 @@ struct Plumbd {
         #expect(r.status == 0)
         #expect(r.stderr.contains("tick limit reached after 20 ticks"))
     }
+
+    /// `mission.autostart` takes off once per boot: a daemon restarted after that (a crash,
+    /// the watchdog) comes up idle and waits for dispatch's start; it never re-arms itself.
+    @Test func autostartHappensOncePerBoot() throws {
+        let board = try Plumbd.temp("empty-board3.toml", emptyBoard)
+        let marker = try Plumbd.temp("autostarted", "")
+        try FileManager.default.removeItem(atPath: marker)
+        let mission = try Plumbd.temp("mission3.toml", """
+            return_home = false
+            [home]
+            lat_deg = 43.8171
+            lon_deg = 125.3235
+            [legs.pad]
+            kind = "land"
+            lat_deg = 43.8180
+            lon_deg = 125.3240
+            """)
+        let config = try Plumbd.temp("autostart.toml", quietConfig + """
+            [recorder]
+            enabled = false
+            [mission]
+            file = "\(mission)"
+            autostart = true
+            autostart_marker = "\(marker)"
+            """)
+        let first = try Plumbd.run(["--config", config, "--board", board, "--ticks", "5"])
+        #expect(first.status == 0)
+        #expect(first.stderr.contains("mission.autostart: starting"), "\(first.stderr)")
+        #expect(first.stderr.contains("phase=preflight"))
+        #expect(FileManager.default.fileExists(atPath: marker))
+        // The restart: the marker is still there (on /run it lasts until reboot).
+        let second = try Plumbd.run(["--config", config, "--board", board, "--ticks", "5"])
+        #expect(second.status == 0)
+        #expect(second.stderr.contains("not auto-starting again"), "\(second.stderr)")
+        #expect(!second.stderr.contains("phase=preflight"))
+    }
 }
