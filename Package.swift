@@ -28,7 +28,7 @@ var targets: [Target] = [
     shipped("PlumbFlight", ["PlumbCore", "PlumbHAL"]),
     shipped("PlumbLink", ["PlumbCore", "CSodium"]),
     shipped("PlumbVehicle", ["PlumbCore", "PlumbHAL", "PlumbDevices", "PlumbFlight", "PlumbLink"]),
-    shipped("PlumbLinux", ["CLinux", "PlumbCore", "PlumbHAL", "PlumbLink"]),
+    shipped("PlumbLinux", ["CLinux", "PlumbCore", "PlumbHAL", "PlumbLink", "PlumbVehicle"]),
     .executableTarget(
         name: "plumbd",
         dependencies: ["CLinux", "PlumbCore", "PlumbHAL", "PlumbDevices", "PlumbFlight",

@@ -1,4 +1,5 @@
 import CLinux
+import PlumbVehicle
 
 // Append-only files in one directory, numbered `PREFIX00000001SUFFIX`, `…02…`: the flight
 // recorder's storage. No file grows beyond `fileMaxBytes` (the caller checks `fits` and
@@ -216,4 +217,28 @@ public final class RotatingFiles {
         _ = plumb_close(fd)
         fd = -1
     }
+}
+
+/// Rotating files behind the flight recorder's storage seam (`FlightLogStorage`): what
+/// plumbd records into, and what the bench and the tests measure.
+public struct RotatingFileLog: FlightLogStorage {
+    public let files: RotatingFiles
+
+    public init(files: RotatingFiles) { self.files = files }
+
+    public var isOpen: Bool { files.isOpen }
+    public var fileBytes: Int { files.fileBytes }
+    public var fileMaxBytes: Int { files.fileMaxBytes }
+    public var nextSequence: UInt32 { files.nextSequence }
+
+    public func startFile(header: [UInt8]) throws(FlightLogIOError) {
+        do throws(RotatingFilesError) { try files.startFile(header: header) } catch { throw FlightLogIOError(describe(error)) }
+    }
+
+    public func append(_ bytes: [UInt8]) throws(FlightLogIOError) {
+        do throws(RotatingFilesError) { try files.append(bytes) } catch { throw FlightLogIOError(describe(error)) }
+    }
+
+    public func writeback() { files.writeback() }
+    public func finish() { files.finish() }
 }

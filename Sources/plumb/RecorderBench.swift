@@ -48,7 +48,7 @@ func recorderFigures() -> [Bench.Figure] {
 
     // Size: an hour's worth of ticks through the recorder into 4 MB files (the defaults).
     let files = RotatingFiles(dir: dir + "/size", fileMaxBytes: 4096 * 1024, filesKept: 64)
-    var recorder = FlightRecorder(storage: BenchStorage(files: files), rateHz: 100, software: "bench", board: "bench")
+    var recorder = FlightRecorder(storage: RotatingFileLog(files: files), rateHz: 100, software: "bench", board: "bench")
     let ticks = 100 * 3600
     let t0 = DispatchTime.now().uptimeNanoseconds
     for i in 0..<ticks {
@@ -130,22 +130,3 @@ func recorderFigures() -> [Bench.Figure] {
     return out
 }
 
-/// RotatingFiles behind the recorder's storage seam (as in plumbd).
-struct BenchStorage: FlightLogStorage {
-    let files: RotatingFiles
-    var isOpen: Bool { files.isOpen }
-    var fileBytes: Int { files.fileBytes }
-    var fileMaxBytes: Int { files.fileMaxBytes }
-    var nextSequence: UInt32 { files.nextSequence }
-
-    func startFile(header: [UInt8]) throws(FlightLogIOError) {
-        do throws(RotatingFilesError) { try files.startFile(header: header) } catch { throw FlightLogIOError(describe(error)) }
-    }
-
-    func append(_ bytes: [UInt8]) throws(FlightLogIOError) {
-        do throws(RotatingFilesError) { try files.append(bytes) } catch { throw FlightLogIOError(describe(error)) }
-    }
-
-    func writeback() { files.writeback() }
-    func finish() { files.finish() }
-}

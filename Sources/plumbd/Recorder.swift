@@ -8,28 +8,7 @@ import PlumbVehicle
 // configured directory (PlumbLinux). A recorder that cannot write logs once and the flight
 // goes on; it tries a new file every 10 s and says when it records again.
 
-/// The recorder's files on disk.
-struct DiskLog: FlightLogStorage {
-    let files: RotatingFiles
-
-    var isOpen: Bool { files.isOpen }
-    var fileBytes: Int { files.fileBytes }
-    var fileMaxBytes: Int { files.fileMaxBytes }
-    var nextSequence: UInt32 { files.nextSequence }
-
-    func startFile(header: [UInt8]) throws(FlightLogIOError) {
-        do throws(RotatingFilesError) { try files.startFile(header: header) } catch { throw FlightLogIOError(describe(error)) }
-    }
-
-    func append(_ bytes: [UInt8]) throws(FlightLogIOError) {
-        do throws(RotatingFilesError) { try files.append(bytes) } catch { throw FlightLogIOError(describe(error)) }
-    }
-
-    func writeback() { files.writeback() }
-    func finish() { files.finish() }
-}
-
-typealias DaemonRecorder = FlightRecorder<DiskLog>
+typealias DaemonRecorder = FlightRecorder<RotatingFileLog>
 
 /// The recorder for `config`, or nil when it is switched off. Nothing is opened yet: the
 /// first tick creates the directory (if its parent exists) and the first file.
@@ -39,7 +18,7 @@ func makeRecorder(_ config: RecorderConfig, board: String, rateHz: Int, log: Log
         return nil
     }
     let files = RotatingFiles(dir: config.dir, fileMaxBytes: config.fileMaxBytes, filesKept: config.files)
-    var r = FlightRecorder(storage: DiskLog(files: files), rateHz: rateHz, software: "plumbd \(version)", board: board)
+    var r = FlightRecorder(storage: RotatingFileLog(files: files), rateHz: rateHz, software: "plumbd \(version)", board: board)
     r.realtimeOffsetNs = Int64(bitPattern: plumb_realtime_ns() &- plumb_monotonic_ns())
     log.info("flight recorder: \(config.dir), at most \(config.files) files of \(config.fileMaxKB) KB")
     return r
@@ -48,7 +27,7 @@ func makeRecorder(_ config: RecorderConfig, board: String, rateHz: Int, log: Log
 // The notice is taken first and reported after: `report(tick(…))` would copy the recorder
 // for the call before the tick mutates it, and the copy would make the tick reallocate
 // its buffer (an allocation every tick).
-extension FlightRecorder where Storage == DiskLog {
+extension FlightRecorder where Storage == RotatingFileLog {
     mutating func record<Bus: I2CBus, Input: GPIOInput, Output: GPIOOutput>(
         _ vehicle: Vehicle<Bus, Input, Output>, autopilot: AutopilotView, nowNs: UInt64, log: Log) {
         let n = tick(vehicle, autopilot: autopilot, nowNs: nowNs)

@@ -124,25 +124,6 @@ struct MemoryStorage: FlightLogStorage {
     func finish() { m.finished += 1 }
 }
 
-/// RotatingFiles behind the recorder's seam, as plumbd wires it.
-struct FileStorage: FlightLogStorage {
-    let files: RotatingFiles
-    var isOpen: Bool { files.isOpen }
-    var fileBytes: Int { files.fileBytes }
-    var fileMaxBytes: Int { files.fileMaxBytes }
-    var nextSequence: UInt32 { files.nextSequence }
-
-    func startFile(header: [UInt8]) throws(FlightLogIOError) {
-        do throws(RotatingFilesError) { try files.startFile(header: header) } catch { throw FlightLogIOError(describe(error)) }
-    }
-
-    func append(_ bytes: [UInt8]) throws(FlightLogIOError) {
-        do throws(RotatingFilesError) { try files.append(bytes) } catch { throw FlightLogIOError(describe(error)) }
-    }
-
-    func writeback() { files.writeback() }
-    func finish() { files.finish() }
-}
 
 func scratchDir(_ name: String) -> String {
     let dir = NSTemporaryDirectory() + "plumb-recorder-\(getpid())-\(name)"
@@ -470,7 +451,7 @@ func scratchDir(_ name: String) -> String {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let maxBytes = 8 * 1024
         let files = RotatingFiles(dir: dir, fileMaxBytes: maxBytes, filesKept: 4)
-        var r = FlightRecorder(storage: FileStorage(files: files), rateHz: 100, software: "t", board: "b")
+        var r = FlightRecorder(storage: RotatingFileLog(files: files), rateHz: 100, software: "t", board: "b")
         let mission = Mission(config: FlightConfig(), plan: samplePlan())
         let base: UInt64 = 1_000_000_000
         for i in 0..<3000 {
