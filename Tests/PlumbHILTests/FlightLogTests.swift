@@ -8,19 +8,6 @@ import Testing
 // log of a whole delivery reads back and plots the flight the simulator flew; a daemon
 // killed with SIGKILL leaves a readable log that ends within a second of its last tick.
 
-private let root: String = {
-    var url = URL(fileURLWithPath: #filePath)
-    for _ in 0..<3 { url.deleteLastPathComponent() }
-    return url.path
-}()
-
-private func scenario(_ name: String) throws -> Scenario {
-    let path = root + "/HIL/scenarios/\(name).toml"
-    let (s, errors) = Scenario.parse(try String(contentsOfFile: path, encoding: .utf8), file: path)
-    guard let s else { throw HILError.scenario(errors.joined(separator: "\n")) }
-    return s
-}
-
 /// The host plumbd and the preload library, as `make test` builds them; nil when missing.
 private func processMode() -> Bool {
     let preload = root + "/build/hil/plumbfake.so"

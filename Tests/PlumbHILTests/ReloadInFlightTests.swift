@@ -7,12 +7,6 @@ import Testing
 // that needs a restart is refused while the drone is armed and changes nothing; a change
 // to a live key then applies at a tick boundary; the delivery goes on either way.
 
-private let root: String = {
-    var url = URL(fileURLWithPath: #filePath)
-    for _ in 0..<3 { url.deleteLastPathComponent() }
-    return url.path
-}()
-
 @Suite(.serialized) struct ReloadInFlight {
     @Test func armedRefusesARestartKeyAndAppliesALiveOne() throws {
         let preload = root + "/build/hil/plumbfake.so"
@@ -21,14 +15,12 @@ private let root: String = {
         let daemonPath = try #require(daemon, "build plumbd first")
         setenv("PLUMB_PRELOAD", preload, 1)
         setenv("PLUMB_DAEMON", daemonPath, 1)
-        let path = root + "/HIL/scenarios/nominal-drop.toml"
-        let (parsed, errors) = Scenario.parse(try String(contentsOfFile: path, encoding: .utf8), file: path)
-        let scenario = try #require(parsed, "\(errors)")
+        let drop = try scenario("nominal-drop")
         let work = NSTemporaryDirectory() + "plumb-hil-tests-\(getpid())-reload"
         let cwd = FileManager.default.currentDirectoryPath
         _ = FileManager.default.changeCurrentDirectoryPath(root)
         defer { _ = FileManager.default.changeCurrentDirectoryPath(cwd) }
-        let r = try ProcessRun.run(scenario, seed: 1, boardPath: root + "/Board/sim.toml", workDir: work, firmware: false,
+        let r = try ProcessRun.run(drop, seed: 1, boardPath: root + "/Board/sim.toml", workDir: work, firmware: false,
                                    progress: nil, reloads: [
             // 40 s: in transit, armed. The loop rate needs a restart: refused whole.
             (40_000_000_000, { $0.replacingOccurrences(of: "rate_hz = 100", with: "rate_hz = 50") }),

@@ -4,20 +4,6 @@ import PlumbFlight
 import Testing
 @testable import PlumbHIL
 
-/// The package root (tests run from it under `swift test`; found from this file otherwise).
-private let root: String = {
-    var url = URL(fileURLWithPath: #filePath)
-    for _ in 0..<3 { url.deleteLastPathComponent() }
-    return url.path
-}()
-
-private func scenario(_ name: String) throws -> Scenario {
-    let path = root + "/HIL/scenarios/\(name).toml"
-    let (s, errors) = Scenario.parse(try String(contentsOfFile: path, encoding: .utf8), file: path)
-    guard let s else { throw HILError.scenario(errors.joined(separator: "\n")) }
-    return s
-}
-
 private func fly(_ name: String, seed: UInt64 = 1,
                  observer: ((SensorSnapshot, ScenarioSim) -> Void)? = nil) throws -> RunResult {
     try InProcessRun.run(try scenario(name), seed: seed, boardPath: root + "/Board/sim.toml",
