@@ -33,6 +33,9 @@ public func scenarioConfigText(_ s: Scenario, missionPath: String?, extra: Strin
     sbs_scale = 10
     [autopilot]
     flavor = "\(s.autopilot)"
+    [drop]
+    hook_below_skids_m = -0.6
+    parcel_height_m = 0.3
 
     """
     if let missionPath {
@@ -140,6 +143,8 @@ public struct InProcessRun {
         var bridge = AutopilotBridge(flavor: config.flight.autopilot, config: config.autopilot)
         var apBytes: [UInt8] = []
         apBytes.reserveCapacity(4096)
+        var sightings: [VisionSighting] = []
+        sightings.reserveCapacity(8)
         var fcBytes: [UInt8] = []
         fcBytes.reserveCapacity(4096)
         let period = config.loop.periodNs
@@ -168,6 +173,9 @@ public struct InProcessRun {
                 // The daemon's own decision (PlumbVehicle), as it makes it at its next tick.
                 _ = DispatchMission.execute(Command(commandID: 0, kind: kind), on: &vehicle.mission, nowNs: t)
             }
+            sightings.removeAll(keepingCapacity: true)
+            sim.camera.arrived(nowNs: t, into: &sightings)
+            for v in sightings { vehicle.visionInbox.put(v) }
             let out = vehicle.tick(n, nowNs: t, autopilot: bridge.view(nowNs: t))
             if out.hookOpen { sim.releaseCommandTimes.append(t) }
             observer?(vehicle.snapshot, sim)

@@ -3,6 +3,7 @@ import PlumbCore
 import PlumbFlight
 import PlumbHAL
 import PlumbLink
+import PlumbVehicle
 
 /// Runs a scenario against the unchanged daemon: the host `plumbd` (process mode) or the
 /// aarch64 `plumbd` under qemu-aarch64 (firmware mode), each with the LD_PRELOAD library
@@ -89,7 +90,14 @@ public struct ProcessRun {
         let recorderDir = workDir + "/log"
         try? FileManager.default.removeItem(atPath: recorderDir)
         let recorderText = "[recorder]\ndir = \"\(recorderDir)\"\nfile_max_kb = \(recorderFileMaxKB)\n"
-        try (configText + linkText + recorderText).write(toFile: configPath, atomically: true, encoding: .utf8)
+        // The camera process's end: its sightings to the daemon's vision port.
+        let camera = try LoopbackUDP()
+        let visionPort = try LoopbackUDP.freePort()
+        let visionText = sim.camera.params.present ? "[vision]\nlisten = \"127.0.0.1:\(visionPort)\"\n" : ""
+        var sightings: [VisionSighting] = []
+        var visionBytes: [UInt8] = []
+        var visionSequence: UInt16 = 0
+        try (configText + linkText + recorderText + visionText).write(toFile: configPath, atomically: true, encoding: .utf8)
         var killedAtNs: UInt64? = nil
         var telemetry: [(timeNs: UInt64, value: Telemetry)] = []
         var linkEvents = 0
@@ -237,6 +245,14 @@ public struct ProcessRun {
                 apBytes.removeAll(keepingCapacity: true)
                 sim.autopilotOutput(nowNs: next, into: &apBytes)
                 if !apBytes.isEmpty { ap.send(apBytes, toPort: daemonPort) }
+                sightings.removeAll(keepingCapacity: true)
+                sim.camera.arrived(nowNs: next, into: &sightings)
+                for v in sightings {
+                    visionBytes.removeAll(keepingCapacity: true)
+                    VisionDatagram.encode(v, sequence: visionSequence, into: &visionBytes)
+                    visionSequence &+= 1
+                    camera.send(visionBytes, toPort: visionPort)
+                }
                 server.advance(toNs: next)
                 let s = Double(next) / 1e9
                 if let progress, s - lastProgressS >= 30 {

@@ -136,7 +136,7 @@ public struct Scenario {
                               dropAltitudeM: r.double(k + ".drop_altitude_m", in: 0...100, default: 0) ?? 0))
         }
         // World: numbers and words, checked by the world mapping (unknown keys are errors there).
-        for table in ["vehicle", "battery", "wind", "gnss", "winch", "parcel", "rope"] {
+        for table in ["vehicle", "battery", "wind", "gnss", "winch", "parcel", "rope", "camera"] {
             let prefix = "world." + table + "."
             for e in doc.entries where e.key.hasPrefix(prefix) {
                 switch e.value {

@@ -14,6 +14,8 @@ public final class ScenarioSim {
     public let coupling: SensorCoupling
     public let autopilot: SimAutopilot
     public let flavor: AutopilotFlavor
+    /// The downward camera's detection process (absent unless the scenario has one).
+    public let camera: SimCamera
     public private(set) var series: TimeSeries
     public private(set) var states: [(timeS: Double, name: String)] = []
     public private(set) var notes: [(timeS: Double, text: String)] = []
@@ -70,6 +72,8 @@ public final class ScenarioSim {
         c.battery.internalResistanceOhm = 0.0125
         var parcels = 1
         var unknown: [String] = []
+        var gustTo: Double? = nil
+        var cam = CameraParams()
         for w in scenario.world {
             let v = w.number ?? 0
             switch w.key {
@@ -82,6 +86,15 @@ public final class ScenarioSim {
             case "world.wind.mean_mps": c.wind.meanMps = v
             case "world.wind.from_deg": c.wind.fromDeg = v
             case "world.wind.gust_mps": c.wind.gustMps = v
+            case "world.wind.gust_to_mps": gustTo = v
+            case "world.camera.rate_hz": cam.rateHz = v
+            case "world.camera.latency_ms": cam.latencyMs = v
+            case "world.camera.jitter_ms": cam.jitterMs = v
+            case "world.camera.noise_m": cam.noiseM = v
+            case "world.camera.noise_per_m": cam.noisePerM = v
+            case "world.camera.fov_deg": cam.fovDeg = v
+            case "world.camera.target_range_m": cam.targetRangeM = v
+            case "world.camera.miss_rate": cam.missRate = v
             case "world.wind.turbulence": c.wind.turbulenceIntensity = v
             case "world.gnss.mode":
                 switch w.text ?? "" {
@@ -98,6 +111,8 @@ public final class ScenarioSim {
             default: unknown.append(w.key)
             }
         }
+        // "8 m/s gusting to 12": the gusts' peak speed, as a forecast gives it.
+        if let g = gustTo { c.wind.gustMps = max(0, g - c.wind.meanMps) }
         if !unknown.isEmpty {
             throw HILError.scenario("unknown world setting(s): " + unknown.joined(separator: ", "))
         }
@@ -107,6 +122,7 @@ public final class ScenarioSim {
         parcelsLeft = parcels
         parcelParams = c.parcel
         world = World(c)
+        camera = SimCamera(cam, seed: seed)
         coupling = SensorCoupling(world: world, lineLevels: lineLevels)
         flavor = scenario.autopilot == "px4" ? .px4 : .ardupilot
         autopilot = SimAutopilot(flavor: flavor, airframe: world, homeLatDeg: c.site.homeLatDeg,
@@ -142,6 +158,7 @@ public final class ScenarioSim {
         fireFaults(nowNs: t)
         reloadParcel()
         coupling.update(nowNs: t)
+        camera.capture(world: world, nowNs: t)
         observe(nowNs: t)
         if t >= nextRecordNs {
             record(nowNs: t)

@@ -763,7 +763,8 @@ public final class World {
                 return
             }
         }
-        let relative = qv - w
+        // Inside a station's shaft the air is still: the roof and walls shelter it.
+        let relative = shaftStation >= 0 ? qv : qv - w
         let area = parcelParams.dragCoefficient * parcelParams.sizeM * parcelParams.sizeM
         let drag = relative * (-0.5 * airDensity * area * relative.length)
         let a = (ropeOnParcel + drag) * (1 / mass) + gravity

@@ -330,7 +330,8 @@ public struct Pad: Equatable, Sendable {
 /// A receiving station: a round roof `roofHeightM` above the ground with an opening in its
 /// centre; a parcel whose centre is within `openingRadiusM` of the centre when it reaches
 /// the roof goes through, down to the station floor at ground level (the shaft's walls keep
-/// it within the opening on the way). Elsewhere on the roof it rests on the roof. The
+/// it within the opening on the way; the wind does not reach inside). Elsewhere on the
+/// roof it rests on the roof. The
 /// station's outer walls are not modelled: something arriving from the side below roof
 /// level ends up on the ground. The vehicle can land on the roof.
 public struct Station: Equatable, Sendable {

@@ -28,6 +28,8 @@ enum SeedTag {
     static let encoder: UInt64 = 12
     static let loadCell: UInt64 = 13
     static let pwm: UInt64 = 14
+    static let camera: UInt64 = 15
+    static let cameraMiss: UInt64 = 16
 }
 
 /// Standard normal numbers from a seeded generator (Box–Muller, both values used).

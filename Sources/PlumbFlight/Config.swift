@@ -110,6 +110,8 @@ public struct PlumbConfig: Equatable {
     public var autopilot = AutopilotConfig()
     public var mission = MissionConfig()
     public var recorder = RecorderConfig()
+    /// Where the camera process's sightings arrive (UDP); "" = no camera.
+    public var visionListen: String = ConfigSchema.visionListen.stringDefault
     /// error, warning, notice, info or debug.
     public var logLevel: String = ConfigSchema.logLevel.stringDefault
 
@@ -195,6 +197,10 @@ public struct PlumbConfig: Equatable {
             r.error(S.autopilotAddress.name, "'autopilot.address' = \"\(a.address)\" is not an IPv4 address with a port")
         }
         c.autopilot = a
+        c.visionListen = r.string(S.visionListen)
+        if !c.visionListen.isEmpty && NetAddress.parse(c.visionListen) == nil {
+            r.error(S.visionListen.name, "'vision.listen' = \"\(c.visionListen)\" is not an IPv4 address with a port, e.g. \"127.0.0.1:14600\"")
+        }
         c.mission.file = r.string(S.missionFile)
         c.mission.autostart = r.bool(S.missionAutostart)
         c.mission.autostartMarker = r.string(S.missionAutostartMarker)

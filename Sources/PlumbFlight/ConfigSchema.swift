@@ -105,6 +105,15 @@ public enum ConfigSchema {
     public static let autopilotTargetComponent = ConfigKey.integer("autopilot.target_component", 1, 0...255,
         "The autopilot's component id; 0: any component of target_system.")
 
+    public static let visionListen = ConfigKey.string("vision.listen", "",
+        "Where the camera process's sightings arrive (UDP, e.g. 127.0.0.1:14600; docs/vision.md); \"\": no camera.")
+    public static let visionMaxLatencyS = ConfigKey.number("vision.max_latency_s", 0.3, 0.02...1, unit: "s", tunable: true,
+        "A sighting taken longer ago than this when it arrives is dropped.")
+    public static let visionHoldS = ConfigKey.number("vision.hold_s", 1.0, 0.1...5, unit: "s", tunable: true,
+        "The camera's correction of the target's position is used this long after its last sighting.")
+    public static let visionGateM = ConfigKey.number("vision.gate_m", 3.0, 0.2...20, unit: "m", tunable: true,
+        "A target seen further than this from where GNSS puts it is not the target: refused.")
+
     public static let missionFile = ConfigKey.string("mission.file", "",
         "A mission file (docs/mission-format.md) read at start-up; \"\": none.")
     public static let missionAutostart = ConfigKey.boolean("mission.autostart", false,
@@ -204,6 +213,16 @@ public enum ConfigSchema {
         "Snag recoveries (pay out 0.5 m, reel in again) before giving up.")
     public static let dropSnagCutRope = ConfigKey.boolean("drop.snag_cut_rope", true, tunable: true,
         "On giving up with the parcel released: cut the rope and fly on (otherwise hold).")
+    public static let dropSwingControl = ConfigKey.boolean("drop.swing_control", true, tunable: true,
+        "With the camera seeing the parcel: steer the vehicle to put the parcel over the opening and damp its swing.")
+    public static let dropSwingGain = ConfigKey.number("drop.swing_gain", 0, 0...3, tunable: true,
+        "Vehicle offset per metre of the parcel's error (stiffness of the swing control).")
+    public static let dropSwingDamping = ConfigKey.number("drop.swing_damping", 0.35, 0...2, tunable: true,
+        "Damping ratio the swing control aims for (its velocity gain follows the rope length).")
+    public static let dropEntryErrorM = ConfigKey.number("drop.entry_error_m", 0.15, 0.02...1, unit: "m", tunable: true,
+        "With the camera: the parcel waits above the roof until it is this close to the opening's centre.")
+    public static let dropEntryWaitS = ConfigKey.number("drop.entry_wait_s", 20, 0...120, unit: "s", tunable: true,
+        "Longest wait above the roof; then it goes on (a parcel set on the roof is brought back).")
 
     public static let failsafeReservePct = ConfigKey.number("failsafe.reserve_pct", 20, 0...90, unit: "%", tunable: true,
         "Charge the energy estimate must leave on landing at home.")
@@ -254,6 +273,7 @@ public enum ConfigSchema {
         linkJournalFile, linkListen, linkDispatch, linkTelemetryHz,
         autopilotFlavor, autopilotListen, autopilotAddress, autopilotSystemID, autopilotComponentID,
         autopilotTargetSystem, autopilotTargetComponent,
+        visionListen, visionMaxLatencyS, visionHoldS, visionGateM,
         missionFile, missionAutostart, missionAutostartMarker,
         recorderEnabled, recorderDir, recorderFileMaxKB, recorderFiles,
         flightCruiseAltitudeM, flightCruiseSpeedMps, flightArrivalRadiusM,
@@ -264,7 +284,8 @@ public enum ConfigSchema {
         dropLowerDecelMps2, dropSlowMarginM, dropHookBelowSkidsM, dropParcelHeightM, dropParcelDragAreaM2,
         dropAirDensityKgM3, dropTouchdownTensionRatio, dropTouchdownHoldS, dropTouchdownConfirmS, dropTouchdownWindowM,
         dropReleaseVerifyS, dropReleaseAttempts, dropRetractSpeedMps, dropSnagTensionN, dropSnagStallS,
-        dropSnagAttempts, dropSnagCutRope,
+        dropSnagAttempts, dropSnagCutRope, dropSwingControl, dropSwingGain, dropSwingDamping,
+        dropEntryErrorM, dropEntryWaitS,
         failsafeReservePct, failsafeReservePctCold, failsafeColdBelowC, failsafeMinTakeoffPct, failsafeMinTakeoffPctCold,
         failsafeColdRadiusM, failsafeWindAllowanceMps, failsafeCruiseCurrentA, failsafeCriticalMarginPct,
         failsafeGeofenceRadiusM, failsafeCeilingM, failsafeGnssLostReturnS, failsafeAutopilotLostS,

@@ -67,6 +67,17 @@ public struct FlightConfig: Equatable {
     public var snagAttempts: Int = ConfigSchema.dropSnagAttempts.intDefault
     /// After the attempts, cut the rope (only when the parcel is already released).
     public var snagCutRope: Bool = ConfigSchema.dropSnagCutRope.boolDefault
+    /// Swing control from the camera's parcel sightings.
+    public var swingControl: Bool = ConfigSchema.dropSwingControl.boolDefault
+    public var swingGain: Double = ConfigSchema.dropSwingGain.numberDefault
+    public var swingDamping: Double = ConfigSchema.dropSwingDamping.numberDefault
+    public var entryErrorM: Double = ConfigSchema.dropEntryErrorM.numberDefault
+    public var entryWaitS: Double = ConfigSchema.dropEntryWaitS.numberDefault
+
+    // The camera's sightings.
+    public var visionMaxLatencyS: Double = ConfigSchema.visionMaxLatencyS.numberDefault
+    public var visionHoldS: Double = ConfigSchema.visionHoldS.numberDefault
+    public var visionGateM: Double = ConfigSchema.visionGateM.numberDefault
 
     // Failsafes.
     public var reservePct: Double = ConfigSchema.failsafeReservePct.numberDefault
@@ -144,6 +155,14 @@ public struct FlightConfig: Equatable {
         f.snagStallS = r.double(S.dropSnagStallS)
         f.snagAttempts = r.int(S.dropSnagAttempts)
         f.snagCutRope = r.bool(S.dropSnagCutRope)
+        f.swingControl = r.bool(S.dropSwingControl)
+        f.swingGain = r.double(S.dropSwingGain)
+        f.swingDamping = r.double(S.dropSwingDamping)
+        f.entryErrorM = r.double(S.dropEntryErrorM)
+        f.entryWaitS = r.double(S.dropEntryWaitS)
+        f.visionMaxLatencyS = r.double(S.visionMaxLatencyS)
+        f.visionHoldS = r.double(S.visionHoldS)
+        f.visionGateM = r.double(S.visionGateM)
         f.reservePct = r.double(S.failsafeReservePct)
         f.reservePctCold = r.double(S.failsafeReservePctCold)
         f.coldBelowC = r.double(S.failsafeColdBelowC)

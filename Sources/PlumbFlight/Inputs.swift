@@ -61,6 +61,9 @@ public struct SensorSnapshot: Equatable {
     public var hookLatched: Bool? = nil
     public var drumHome: Bool? = nil
 
+    /// The camera's newest sightings since the last tick (none without a camera).
+    public var vision = VisionInbox()
+
     public init() {}
 }
 

@@ -13,6 +13,8 @@ public struct Mission {
     public private(set) var legIndex = 0
     public private(set) var frame: FrameEstimator
     public private(set) var rope = RopeEstimator()
+    /// The camera's sightings of the target and the parcel (nothing without a camera).
+    public private(set) var vision = VisionTracker()
     /// Deliveries made and not made (skipped, failed).
     public private(set) var delivered = 0
     public private(set) var notDelivered = 0
@@ -67,6 +69,15 @@ public struct Mission {
     /// The phase a dispatch pause interrupted (resumed from its start).
     private var pausedFrom: MissionPhase? = nil
     private var startedNs: UInt64 = 0
+    /// The parcel has passed the entry gate above the roof (this lowering).
+    private var entryPassed = false
+    /// Where the vehicle holds once the parcel is down (the last swing-control setpoint).
+    private var dropHold: NED? = nil
+    private var entryWaitNs: UInt64 = 0
+    private var entryBackingUp = false
+    private var entryRetries = 0
+    /// Where the vehicle was during the drop: the reel-in holds there.
+    private var retractHold: NED? = nil
 
     /// The daemon has a dispatch link: its silence is a failsafe (`failsafe.dispatch_lost`).
     public var dispatchWatched = false
@@ -341,6 +352,7 @@ public struct Mission {
         if ap.positionNs != 0 { frame.local(ap.position, atNs: ap.positionNs) }
         if s.gnssNew, let fix = s.gnss { frame.gnss(fix) }
         rope.update(s)
+        takeSightings(s)
         if s.batteryOK {
             let k = dt / (20 + dt)
             currentA = currentA == 0 ? s.batteryCurrentA : currentA + (s.batteryCurrentA - currentA) * k
@@ -399,6 +411,26 @@ public struct Mission {
         }
         if let sp = out.setpoint { out.setpoint = clampCeiling(sp) }
         return out
+    }
+
+    /// The camera's sightings of this tick, placed with the vehicle's position when each
+    /// frame was taken.
+    private mutating func takeSightings(_ s: SensorSnapshot) {
+        vision.tuning.maxLatencyS = config.visionMaxLatencyS
+        vision.tuning.holdS = config.visionHoldS
+        vision.tuning.gateM = config.visionGateM
+        let expected: NED? = frame.initialized && phase != .idle && phase != .done ? frame.toLocal(target.target) : nil
+        if let t = s.vision.target {
+            let lastSeen = vision.targetSeenNs
+            if vision.take(t, frame: frame, expectedTarget: expected, nowNs: nowNs),
+               lastSeen == 0 || Math.seconds(from: lastSeen, to: nowNs) > 5 {
+                emit(.targetSeen, vision.correction.horizontal)
+            }
+        }
+        if let p = s.vision.parcel {
+            vision.take(p, frame: frame, expectedTarget: expected, hangM: rope.lengthM + config.hookBelowSkidsM + config.parcelHeightM / 2,
+                        nowNs: nowNs)
+        }
     }
 
     // MARK: failsafes
@@ -594,13 +626,17 @@ public struct Mission {
 
     // Precision landing: align, staged descent, go-around, touchdown, disarm.
     private mutating func landing(_ s: SensorSnapshot, _ ap: AutopilotView, _ dt: Double, _ out: inout FlightOutputs) {
-        let t = frame.toLocal(target.target)
+        // The camera, while it sees the H, places the target relative to the vehicle: as
+        // good as RTK, and independent of it.
+        let gnssTarget = frame.toLocal(target.target)
+        let seen = vision.targetActive(nowNs: nowNs, expected: gnssTarget)
+        let t = vision.target(gnssTarget, nowNs: nowNs)
         let err = (ap.position - t).horizontal
         targetErrorM = err
         let h = t.d - ap.position.d
         heightAboveTargetM = h
-        let fresh = frame.fresh(nowNs: nowNs)
-        let rtk = frame.lastQuality == 2
+        let fresh = frame.fresh(nowNs: nowNs) || seen
+        let rtk = frame.lastQuality == 2 || seen
         let approachD = t.d - config.landApproachAltitudeM
         switch phase {
         case .align:
@@ -762,16 +798,60 @@ public struct Mission {
     // retract (with snag recovery), then the next leg.
     private mutating func drop(_ s: SensorSnapshot, _ ap: AutopilotView, _ dt: Double, _ out: inout FlightOutputs) {
         let l = target
-        let ground = frame.toLocal(l.target)
+        let ground = vision.target(frame.toLocal(l.target), nowNs: nowNs)
         let L = rope.lengthM
-        // Hold upwind of the opening by as much as the wind carries the hanging parcel.
-        let drift = parcelDrift(ap, ropeM: L)
+        // Hold upwind of the opening by as much as the wind carries the hanging parcel; once
+        // the parcel is down inside the station, out of the wind, stand over the opening.
+        // (The offset fades out over the first metre inside: a step would start a swing.)
+        let insideM = l.roofHeightM > 0 ? L - (dropAltitude(l) - config.hookBelowSkidsM - l.roofHeightM) : 0
+        let exposed = Math.clamp(1 - insideM, 0, 1)
+        let drift = parcelDrift(ap, ropeM: L) * exposed
         let t = NED(ground.n - drift.n, ground.e - drift.e, ground.d)
         let holdD = t.d - dropAltitude(l)
         let err = (ap.position - t).horizontal
         targetErrorM = err
         heightAboveTargetM = t.d - ap.position.d
         out.setpoint = NED(t.n, t.e, holdD)
+        // With the camera seeing the hanging parcel, steer the parcel instead of the vehicle:
+        // the vehicle is the pendulum's pivot. Holding the pivot at
+        //   opening − (the parcel's mean offset) − k·(parcel error) − c·(parcel velocity)
+        // puts the parcel's mean position over the opening (the mean offset is the steady
+        // drift, measured rather than modelled) and damps its swing: the error obeys
+        //   ë + (g/ℓ)·c·ė + (g/ℓ)·(1 + k)·e = disturbance,
+        // so c = 2ζ·√(1 + k)·√(ℓ/g) gives the damping ratio ζ at any rope length ℓ. The
+        // vehicle answers a setpoint in about a second, which is no faster than an 11 m
+        // pendulum: k stays small (default 0) and the correction is bounded to 1 m, or the
+        // loop would feed the swing instead of damping it.
+        var parcelErr: Double? = nil
+        var parcelSpeed = 0.0
+        if config.swingControl, phase == .lower, L > 1.0, let xp = vision.parcelNow(nowNs: nowNs, maxAgeS: 0.3) {
+            let e = NED(xp.n - ground.n, xp.e - ground.e, 0)
+            let vp = vision.parcelVelocity
+            let hang = max(1, L + config.hookBelowSkidsM + config.parcelHeightM / 2)
+            let drift = vision.parcelDriftRatio * (hang * exposed)
+            let k = config.swingGain
+            let c = 2 * config.swingDamping * (1 + k).squareRoot() * (hang / 9.80665).squareRoot()
+            var dn = -k * e.n - c * vp.n
+            var de = -k * e.e - c * vp.e
+            let m = (dn * dn + de * de).squareRoot()
+            if m > 1 { dn /= m; de /= m }
+            let sp = NED(ground.n - drift.n + dn, ground.e - drift.e + de, holdD)
+            out.setpoint = sp
+            dropHold = sp
+            parcelErr = e.horizontal
+            parcelSpeed = vp.horizontal
+            targetErrorM = e.horizontal
+        } else if phase == .settle || phase == .release, let h = dropHold {
+            // The parcel is down: the vehicle stays where it put it.
+            out.setpoint = h
+        }
+        // Reeling in stays where the drop was, even when the leg is over (skipped, the hook
+        // jammed, a return ordered): the vehicle never leaves with rope out.
+        if phase == .retract || phase == .snagRecovery || phase == .cutRope {
+            if let h = retractHold { out.setpoint = h }
+        } else if let sp = out.setpoint {
+            retractHold = sp
+        }
         let W = parcelWeightN
         // Expected rope length at parcel touchdown on the station floor, and where the
         // slow zone starts (above the roof).
@@ -781,6 +861,7 @@ public struct Mission {
         switch phase {
         case .dropAlign:
             out.brake = true
+            dropHold = nil
             let settled = abs(ap.position.d - holdD) < 0.5
             if frame.fresh(nowNs: nowNs) && err < config.dropAlignErrorM && settled {
                 if timerNs == 0 { timerNs = nowNs }
@@ -806,6 +887,12 @@ public struct Mission {
                     return
                 }
                 released = false
+                entryPassed = false
+                entryBackingUp = false
+                entryRetries = 0
+                entryWaitNs = 0
+                dropHold = nil
+                vision.resetParcel()
                 enter(.lower, .weighed, parcelWeightN)
             }
         case .lower:
@@ -820,8 +907,42 @@ public struct Mission {
                 let room = slowL - L
                 v = min(config.lowerSpeedMps, (final * final + 2 * config.lowerDecelMps2 * room).squareRoot())
             }
-            out.brake = false
-            out.winch = Math.clamp((v + 0.5 * (v - rope.speedMps)) / config.winchMaxSpeedMps, -1, 1)
+            // The entry gate, with the camera: the parcel waits just above the roof until it
+            // hangs still over the opening (bounded; without sightings there is no gate).
+            // A gust that carries it off during the last 0.2 m before the roof: raise it back
+            // to the gate and wait again (at most 3 times; the wait's time limit still holds).
+            let gateL = dropAltitude(l) - l.roofHeightM - config.hookBelowSkidsM - config.parcelHeightM - 0.2
+            let roofL = gateL + 0.2
+            if config.swingControl && entryPassed && !entryBackingUp && entryRetries < 3 && l.roofHeightM > 0
+                && L < roofL, let pe = parcelErr, pe > 2 * config.entryErrorM {
+                entryPassed = false
+                entryBackingUp = true
+                entryRetries += 1
+                emit(.entryRetry, pe)
+            }
+            if entryBackingUp {
+                if L > gateL - 0.1 { v = -config.lowerFinalSpeedMps } else { entryBackingUp = false }
+            }
+            var waiting = false
+            if config.swingControl && !entryPassed && !entryBackingUp && l.roofHeightM > 0 && L >= gateL {
+                if let pe = parcelErr {
+                    if entryWaitNs == 0 { entryWaitNs = nowNs }
+                    if pe <= config.entryErrorM && parcelSpeed < 0.25 {
+                        entryPassed = true
+                        emit(.overOpening, pe)
+                    } else if Math.seconds(from: entryWaitNs, to: nowNs) >= config.entryWaitS {
+                        entryPassed = true
+                        emit(.entryTimeout, pe)
+                    } else {
+                        waiting = true
+                    }
+                } else {
+                    entryPassed = true
+                }
+            }
+            if waiting { v = 0 }
+            out.brake = waiting
+            out.winch = waiting ? 0 : Math.clamp((v + 0.5 * (v - rope.speedMps)) / config.winchMaxSpeedMps, -1, 1)
             // Below the roof's level only: a parcel sitting on the roof must never look down.
             let window = l.roofHeightM > 0 ? min(config.touchdownWindowM, 0.5 * l.roofHeightM) : config.touchdownWindowM
             let inWindow = L > expectedL - window
@@ -840,7 +961,7 @@ public struct Mission {
             if v > 0 && rope.speedMps < 0.05 { if timer2Ns == 0 { timer2Ns = nowNs } } else { timer2Ns = 0 }
             let stalled = v > 0 && rope.speedMps < 0.05 && timer2Ns != 0 && Math.seconds(from: timer2Ns, to: nowNs) > 3
             if L > expectedL + config.touchdownWindowM || stalled
-                || inPhaseS() > expectedL / config.lowerFinalSpeedMps + 30 {
+                || inPhaseS() > expectedL / config.lowerFinalSpeedMps + 30 + config.entryWaitS {
                 out.winch = 0
                 out.brake = true
                 emit(.noTouchdown, L)

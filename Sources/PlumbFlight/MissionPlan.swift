@@ -130,6 +130,7 @@ public enum MissionNote: UInt8, Equatable {
     case commandRefused, delivered, finished, abortRequested, returnRequested, landRequested
     // Appended: the raw values above are what the link and the flight log carry.
     case dispatchBack, paused, resumed, homeSet
+    case overOpening, entryTimeout, targetSeen, entryRetry
 
     public var text: String {
         switch self {
@@ -184,6 +185,10 @@ public enum MissionNote: UInt8, Equatable {
         case .paused: return "dispatch: paused, holding"
         case .resumed: return "dispatch: resumed"
         case .homeSet: return "home set at the take-off point"
+        case .overOpening: return "parcel over the opening: lowering through"
+        case .entryTimeout: return "parcel not steady over the opening in time: lowering anyway"
+        case .targetSeen: return "camera sees the target"
+        case .entryRetry: return "parcel carried off the opening above the roof: raised to try again"
         }
     }
 }

@@ -19,6 +19,8 @@ public struct Vehicle<Bus: I2CBus, Input: GPIOInput, Output: GPIOOutput> {
     /// Hook servo pulse that opens the hook, µs.
     public var hookOpenUs: UInt16 = 1900
     private var lastGNSSNs: UInt64 = 0
+    /// The camera's sightings received since the last tick; the next tick hands them over.
+    public var visionInbox = VisionInbox()
     private var winchPulse: UInt16 = 0
     private var hookPulse: UInt16 = 0
     private var brakeLevel: Bool? = nil
@@ -46,6 +48,8 @@ public struct Vehicle<Bus: I2CBus, Input: GPIOInput, Output: GPIOOutput> {
     public mutating func tick(_ n: UInt64, nowNs: UInt64, autopilot: AutopilotView) -> FlightOutputs {
         devices.tick(n, nowNs: nowNs)
         devices.snapshot(nowNs: nowNs, into: &snapshot, lastGNSSNs: &lastGNSSNs)
+        snapshot.vision = visionInbox
+        visionInbox = VisionInbox()
         outputs = mission.step(snapshot, autopilot)
         actuate(nowNs: nowNs)
         return outputs

@@ -338,11 +338,20 @@ func run(config: PlumbConfig, reloader: ConfigReloader, board: BoardDescription,
     // Instructions per tick (user space), where the kernel offers the counter.
     let counterFD: Int32 = timing ? plumb_instructions_open() : -1
     var instrTotal: Int64 = 0, instrWorst: Int64 = 0, instrWorstTick: UInt64 = 0, instrTicks: Int64 = 0
+    var vision = VisionRuntime.start(config: config, log: log)
     var fds: [Int32] = [autopilot.socket.fd]
-    if let l = link { fds.append(l.transport.fd) }
+    var linkIndex = -1, visionIndex = -1
+    if let l = link { linkIndex = fds.count; fds.append(l.transport.fd) }
+    if let v = vision { visionIndex = fds.count; fds.append(v.socket.fd) }
     let summary = runControlLoop(ticker: ticker, signals: signals, outputs: outputs, maxTicks: maxTicks, log: log,
                                  inputs: fds, readable: { i in
-        if i == 0 { autopilot.readable(nowNs: clock.nowNs()) } else { link?.readable(nowNs: clock.nowNs(), log: log) }
+        if i == 0 {
+            autopilot.readable(nowNs: clock.nowNs())
+        } else if i == linkIndex {
+            link?.readable(nowNs: clock.nowNs(), log: log)
+        } else if i == visionIndex {
+            vision?.readable(into: &vehicle.visionInbox, nowNs: clock.nowNs(), log: log)
+        }
     }, reload: { loopLog in
         // SIGHUP, between two ticks: the tunable keys apply from the next tick on.
         let armed = ConfigReload.armed(autopilotArmed: autopilot.bridge.view(nowNs: clock.nowNs()).armed,

@@ -1,0 +1,175 @@
+import PlumbCore
+
+/// One sighting from the downward camera's process: where an object was, relative to the
+/// camera, at the moment the frame was taken. The camera process rotates its measurement
+/// into the autopilot's local north-east-down axes with the attitude of that moment, and
+/// stamps it with the capture time on this computer's monotonic clock, so that the
+/// latency between the frame and its arrival here (50–200 ms is usual) is known exactly.
+public struct VisionSighting: Equatable {
+    public enum Kind: UInt8, Equatable {
+        /// The landing target: the H of a pad, or the H around a station's opening (its centre).
+        case target = 1
+        /// The parcel hanging on the rope.
+        case parcel = 2
+    }
+
+    public var kind: Kind
+    /// Object relative to the camera, in the local frame's axes, m.
+    public var offset: NED
+    /// When the frame was taken (our monotonic clock).
+    public var captureNs: UInt64
+    /// The camera process's confidence, 0...100.
+    public var quality: UInt8
+
+    public init(kind: Kind, offset: NED, captureNs: UInt64, quality: UInt8 = 100) {
+        self.kind = kind
+        self.offset = offset
+        self.captureNs = captureNs
+        self.quality = quality
+    }
+}
+
+/// What the camera told us, turned into positions in the autopilot's local frame.
+///
+/// - The target: each sighting, placed with the vehicle's position *at capture time* (from
+///   the frame estimator's history), says where the target really is; its difference from
+///   where GNSS puts it is a correction, low-pass filtered and applied to that target while
+///   sightings keep coming. A sighting too far from where GNSS puts the target is another
+///   object (or a false detection) and is refused.
+/// - The parcel: its position and velocity on the ground's axes, and its mean offset from
+///   the vehicle (the steady drift in the wind), for the drop's swing control.
+public struct VisionTracker: Equatable {
+    public struct Tuning: Equatable {
+        /// Sightings older than this on arrival are dropped (the history cannot place them), s.
+        public var maxLatencyS: Double = 0.3
+        /// The target correction is used this long after the last sighting, s.
+        public var holdS: Double = 1.0
+        /// A target sighting further than this from where GNSS puts it is refused, m.
+        public var gateM: Double = 3.0
+        /// Sightings below this quality are ignored.
+        public var minQuality: UInt8 = 50
+        public init() {}
+    }
+
+    public var tuning = Tuning()
+
+    // Target.
+    public private(set) var correction = NED.zero
+    public private(set) var targetSeenNs: UInt64 = 0
+    /// Which target the correction belongs to (its position from GNSS when first seen).
+    private var correctionFor = NED.zero
+    public private(set) var targetUsed = 0
+    public private(set) var refused = 0
+
+    // Parcel.
+    public private(set) var parcelPosition = NED.zero
+    public private(set) var parcelVelocity = NED.zero
+    /// The parcel's offset from the vehicle per metre of hanging length, filtered over
+    /// about 10 s: the tangent of its mean angle, i.e. its steady drift in the wind. Kept
+    /// per metre so that it holds while the rope lengthens.
+    public private(set) var parcelDriftRatio = NED.zero
+    public private(set) var parcelSeenNs: UInt64 = 0
+    private var parcelCaptureNs: UInt64 = 0
+    public private(set) var parcelUsed = 0
+
+    public init() {}
+
+    /// True while a target correction for `expected` (the target as GNSS places it) is in force.
+    public func targetActive(nowNs: UInt64, expected: NED) -> Bool {
+        targetSeenNs != 0 && nowNs >= targetSeenNs && Math.seconds(from: targetSeenNs, to: nowNs) <= tuning.holdS
+            && (correctionFor - expected).horizontal < 0.5
+    }
+
+    /// Where the target is, corrected by the camera while it sees it.
+    public func target(_ expected: NED, nowNs: UInt64) -> NED {
+        guard targetActive(nowNs: nowNs, expected: expected) else { return expected }
+        return NED(expected.n + correction.n, expected.e + correction.e, expected.d)
+    }
+
+    /// The parcel's position now (predicted from its last sighting), if seen within `maxAgeS`.
+    public func parcelNow(nowNs: UInt64, maxAgeS: Double) -> NED? {
+        guard parcelSeenNs != 0, nowNs >= parcelCaptureNs else { return nil }
+        let age = Math.seconds(from: parcelCaptureNs, to: nowNs)
+        guard age <= maxAgeS else { return nil }
+        return NED(parcelPosition.n + parcelVelocity.n * age, parcelPosition.e + parcelVelocity.e * age, parcelPosition.d)
+    }
+
+    /// Forgets the parcel (a new lowering starts from a fresh estimate).
+    public mutating func resetParcel() {
+        parcelSeenNs = 0
+        parcelCaptureNs = 0
+        parcelVelocity = .zero
+        parcelDriftRatio = .zero
+    }
+
+    /// Takes one sighting. `expectedTarget`: where GNSS puts the current target (nil: no
+    /// target now); `hangM`: how far below the vehicle the parcel's centre hangs now.
+    /// Returns false when the sighting is refused.
+    @discardableResult
+    public mutating func take(_ s: VisionSighting, frame: FrameEstimator, expectedTarget: NED?, hangM: Double = 1,
+                              nowNs: UInt64) -> Bool {
+        guard s.quality >= tuning.minQuality, s.captureNs <= nowNs,
+              Math.seconds(from: s.captureNs, to: nowNs) <= tuning.maxLatencyS,
+              s.offset.n.isFinite, s.offset.e.isFinite, s.offset.d.isFinite,
+              abs(s.offset.n) < 100, abs(s.offset.e) < 100, abs(s.offset.d) < 200,
+              let vehicle = frame.localAt(s.captureNs) else {
+            refused += 1
+            return false
+        }
+        let seen = vehicle + s.offset
+        switch s.kind {
+        case .target:
+            guard let expected = expectedTarget else { refused += 1; return false }
+            let measured = NED(seen.n - expected.n, seen.e - expected.e, 0)
+            guard measured.horizontal <= tuning.gateM else { refused += 1; return false }
+            let fresh = targetActive(nowNs: nowNs, expected: expected)
+            if !fresh {
+                correction = measured
+                correctionFor = expected
+            } else {
+                // Each sighting is a few centimetres of noise: a short filter (about 0.2 s
+                // at 20 sightings a second).
+                let dt = Math.clamp(Math.seconds(from: targetSeenNs, to: nowNs), 0.005, 1)
+                let k = dt / (0.2 + dt)
+                correction = correction + (measured - correction) * k
+            }
+            targetSeenNs = nowNs
+            targetUsed += 1
+        case .parcel:
+            let ratio = NED(s.offset.n / max(hangM, 0.5), s.offset.e / max(hangM, 0.5), 0)
+            if parcelSeenNs == 0 || s.captureNs <= parcelCaptureNs
+                || Math.seconds(from: parcelCaptureNs, to: s.captureNs) > 1 {
+                parcelPosition = seen
+                parcelVelocity = .zero
+                parcelDriftRatio = ratio
+            } else {
+                let dt = Math.seconds(from: parcelCaptureNs, to: s.captureNs)
+                let raw = (seen - parcelPosition) * (1 / dt)
+                let kv = dt / (0.3 + dt)
+                parcelVelocity = parcelVelocity + (NED(raw.n, raw.e, 0) - parcelVelocity) * kv
+                let kd = dt / (10 + dt)
+                parcelDriftRatio = parcelDriftRatio + (ratio - parcelDriftRatio) * kd
+                parcelPosition = seen
+            }
+            parcelCaptureNs = s.captureNs
+            parcelSeenNs = nowNs
+            parcelUsed += 1
+        }
+        return true
+    }
+}
+
+/// The newest sighting of each kind since the last tick: what the daemon's socket (or the
+/// HIL's camera) hands the flight code, at most one of each per tick.
+public struct VisionInbox: Equatable {
+    public var target: VisionSighting? = nil
+    public var parcel: VisionSighting? = nil
+    public init() {}
+
+    public mutating func put(_ s: VisionSighting) {
+        switch s.kind {
+        case .target: if (target?.captureNs ?? 0) <= s.captureNs { target = s }
+        case .parcel: if (parcel?.captureNs ?? 0) <= s.captureNs { parcel = s }
+        }
+    }
+}
