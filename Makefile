@@ -100,6 +100,7 @@ hil: deps hil-preload firmware
 	@# and its loss; the daemon (host and aarch64) must fly exactly the in-process flight.
 	@bash HIL/compare-modes.sh dispatch-commands 1
 	@bash HIL/compare-modes.sh dispatch-link-lost 1
+	@bash HIL/compare-modes.sh wind-gusts 1
 
 # Figures, not tests: printed as a table with their targets, and kept in build/bench.json.
 bench: deps firmware hil-preload

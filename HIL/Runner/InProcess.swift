@@ -144,6 +144,7 @@ public struct InProcessRun {
         var apBytes: [UInt8] = []
         apBytes.reserveCapacity(4096)
         var sightings: [VisionSighting] = []
+        var datagram: [UInt8] = []
         sightings.reserveCapacity(8)
         var fcBytes: [UInt8] = []
         fcBytes.reserveCapacity(4096)
@@ -175,7 +176,12 @@ public struct InProcessRun {
             }
             sightings.removeAll(keepingCapacity: true)
             sim.camera.arrived(nowNs: t, into: &sightings)
-            for v in sightings { vehicle.visionInbox.put(v) }
+            for v in sightings {
+                // Through the datagram, as the daemon gets it (its offsets are f32).
+                datagram.removeAll(keepingCapacity: true)
+                VisionDatagram.encode(v, sequence: 0, into: &datagram)
+                if case .success(let d) = datagram.withUnsafeBytes({ VisionDatagram.decode($0) }) { vehicle.visionInbox.put(d) }
+            }
             let out = vehicle.tick(n, nowNs: t, autopilot: bridge.view(nowNs: t))
             if out.hookOpen { sim.releaseCommandTimes.append(t) }
             observer?(vehicle.snapshot, sim)

@@ -111,7 +111,7 @@ public enum ConfigSchema {
         "A sighting taken longer ago than this when it arrives is dropped.")
     public static let visionHoldS = ConfigKey.number("vision.hold_s", 1.0, 0.1...5, unit: "s", tunable: true,
         "The camera's correction of the target's position is used this long after its last sighting.")
-    public static let visionGateM = ConfigKey.number("vision.gate_m", 3.0, 0.2...20, unit: "m", tunable: true,
+    public static let visionGateM = ConfigKey.number("vision.gate_m", 5.0, 0.2...20, unit: "m", tunable: true,
         "A target seen further than this from where GNSS puts it is not the target: refused.")
 
     public static let missionFile = ConfigKey.string("mission.file", "",

@@ -628,9 +628,14 @@ public struct Mission {
     private mutating func landing(_ s: SensorSnapshot, _ ap: AutopilotView, _ dt: Double, _ out: inout FlightOutputs) {
         // The camera, while it sees the H, places the target relative to the vehicle: as
         // good as RTK, and independent of it.
+        // Below the slow stage the H fills the frame and is soon too close to see: a
+        // correction measured on the way down then stands until touchdown (GNSS's error
+        // moves far more slowly than the last few metres take).
         let gnssTarget = frame.toLocal(target.target)
-        let seen = vision.targetActive(nowNs: nowNs, expected: gnssTarget)
-        let t = vision.target(gnssTarget, nowNs: nowNs)
+        let low = phase == .descend || phase == .touchdown
+        let holdS = low && heightAboveTargetM < config.landSlowBelowM ? 30 : config.visionHoldS
+        let seen = vision.targetActive(nowNs: nowNs, expected: gnssTarget, holdS: holdS)
+        let t = vision.target(gnssTarget, nowNs: nowNs, holdS: holdS)
         let err = (ap.position - t).horizontal
         targetErrorM = err
         let h = t.d - ap.position.d
@@ -798,7 +803,10 @@ public struct Mission {
     // retract (with snag recovery), then the next leg.
     private mutating func drop(_ s: SensorSnapshot, _ ap: AutopilotView, _ dt: Double, _ out: inout FlightOutputs) {
         let l = target
-        let ground = vision.target(frame.toLocal(l.target), nowNs: nowNs)
+        // The camera places the opening horizontally (its H is on the roof, not the floor).
+        let floor = frame.toLocal(l.target)
+        let seenAt = vision.target(floor, nowNs: nowNs)
+        let ground = NED(seenAt.n, seenAt.e, floor.d)
         let L = rope.lengthM
         // Hold upwind of the opening by as much as the wind carries the hanging parcel; once
         // the parcel is down inside the station, out of the wind, stand over the opening.

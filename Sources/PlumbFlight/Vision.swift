@@ -45,7 +45,7 @@ public struct VisionTracker: Equatable {
         /// The target correction is used this long after the last sighting, s.
         public var holdS: Double = 1.0
         /// A target sighting further than this from where GNSS puts it is refused, m.
-        public var gateM: Double = 3.0
+        public var gateM: Double = 5.0
         /// Sightings below this quality are ignored.
         public var minQuality: UInt8 = 50
         public init() {}
@@ -53,7 +53,9 @@ public struct VisionTracker: Equatable {
 
     public var tuning = Tuning()
 
-    // Target.
+    // Target: where the camera puts it in the local frame (filtered), and how far that is
+    // from where GNSS put it when last seen.
+    public private(set) var targetLocal = NED.zero
     public private(set) var correction = NED.zero
     public private(set) var targetSeenNs: UInt64 = 0
     /// Which target the correction belongs to (its position from GNSS when first seen).
@@ -74,16 +76,18 @@ public struct VisionTracker: Equatable {
 
     public init() {}
 
-    /// True while a target correction for `expected` (the target as GNSS places it) is in force.
-    public func targetActive(nowNs: UInt64, expected: NED) -> Bool {
-        targetSeenNs != 0 && nowNs >= targetSeenNs && Math.seconds(from: targetSeenNs, to: nowNs) <= tuning.holdS
-            && (correctionFor - expected).horizontal < 0.5
+    /// True while a target correction for `expected` (the target as GNSS places it) is in
+    /// force: within `holdS` (default `tuning.holdS`) of the last sighting.
+    public func targetActive(nowNs: UInt64, expected: NED, holdS: Double? = nil) -> Bool {
+        targetSeenNs != 0 && nowNs >= targetSeenNs && Math.seconds(from: targetSeenNs, to: nowNs) <= (holdS ?? tuning.holdS)
+            && (correctionFor - expected).horizontal < tuning.gateM
     }
 
-    /// Where the target is, corrected by the camera while it sees it.
-    public func target(_ expected: NED, nowNs: UInt64) -> NED {
-        guard targetActive(nowNs: nowNs, expected: expected) else { return expected }
-        return NED(expected.n + correction.n, expected.e + correction.e, expected.d)
+    /// Where the target is, corrected by the camera while it sees it (all three axes: the
+    /// camera also measures the height above the H).
+    public func target(_ expected: NED, nowNs: UInt64, holdS: Double? = nil) -> NED {
+        guard targetActive(nowNs: nowNs, expected: expected, holdS: holdS) else { return expected }
+        return targetLocal
     }
 
     /// The parcel's position now (predicted from its last sighting), if seen within `maxAgeS`.
@@ -120,19 +124,20 @@ public struct VisionTracker: Equatable {
         switch s.kind {
         case .target:
             guard let expected = expectedTarget else { refused += 1; return false }
-            let measured = NED(seen.n - expected.n, seen.e - expected.e, 0)
-            guard measured.horizontal <= tuning.gateM else { refused += 1; return false }
+            guard (seen - expected).horizontal <= tuning.gateM else { refused += 1; return false }
             let fresh = targetActive(nowNs: nowNs, expected: expected)
             if !fresh {
-                correction = measured
+                targetLocal = seen
                 correctionFor = expected
             } else {
                 // Each sighting is a few centimetres of noise: a short filter (about 0.2 s
-                // at 20 sightings a second).
+                // at 20 sightings a second). Kept in the local frame, which is continuous:
+                // GNSS's own wander does not move a target the camera has placed.
                 let dt = Math.clamp(Math.seconds(from: targetSeenNs, to: nowNs), 0.005, 1)
                 let k = dt / (0.2 + dt)
-                correction = correction + (measured - correction) * k
+                targetLocal = targetLocal + (seen - targetLocal) * k
             }
+            correction = targetLocal - expected
             targetSeenNs = nowNs
             targetUsed += 1
         case .parcel:

@@ -171,8 +171,9 @@ func hilFigures(seeds: Int) throws -> [Bench.Figure] {
                                     target: ">= \(Int(target))", comparedWith: "-", meetsTarget: false))
         }
     }
-    func sweep(_ name: String) throws -> (landing: [Double], parcel: [Double], failed: Int) {
-        let s = try HIL.loadScenario(name)
+    func sweep(_ name: String, withoutCamera: Bool = false) throws -> (landing: [Double], parcel: [Double], failed: Int) {
+        var s = try HIL.loadScenario(name)
+        if withoutCamera { s.world.removeAll { $0.key.hasPrefix("world.camera.") } }
         var landing: [Double] = [], parcel: [Double] = []
         var failed = 0
         for seed in 1...seeds {
@@ -197,6 +198,13 @@ func hilFigures(seeds: Int) throws -> [Bench.Figure] {
     out.append(Bench.Figure(name: "parcel error p95, 8 m/s gusting 12", value: pct(drop.parcel, 0.95) * 100, unit: "cm, \(drop.parcel.count) drops (inf: missed the opening)",
                             target: "<= 25", comparedWith: "p50 \(String(format: "%.1f", pct(drop.parcel, 0.5) * 100)) cm; \(delivered) of \(drop.parcel.count) through the opening, the rest brought back",
                             meetsTarget: pct(drop.parcel, 0.95) <= 0.25))
+    // The same flights without the camera: the drift from the autopilot's wind estimate only.
+    let blind = try sweep("wind-gusts", withoutCamera: true)
+    let blindIn = blind.parcel.filter { $0.isFinite }.count
+    out.append(Bench.Figure(name: "parcel error p95, 8 m/s gusting 12, no camera", value: pct(blind.parcel, 0.95) * 100,
+                            unit: "cm, \(blind.parcel.count) drops (inf: missed the opening)",
+                            target: "-", comparedWith: "p50 \(String(format: "%.1f", pct(blind.parcel, 0.5) * 100)) cm; \(blindIn) of \(blind.parcel.count) through the opening",
+                            meetsTarget: nil))
     let calm = try sweep("nominal-drop")
     out.append(Bench.Figure(name: "parcel error p95, 3 m/s gusting 5", value: pct(calm.parcel, 0.95) * 100, unit: "cm, \(calm.parcel.count) drops",
                             target: "<= 25", comparedWith: "p50 \(String(format: "%.1f", pct(calm.parcel, 0.5) * 100)) cm; \(calm.failed) run(s) of \(seeds) off their scenario",
