@@ -262,6 +262,22 @@ enum ConfigDocs {
             'autopilot.address' = "localhost:14580" is not an IPv4 address with a port
             ```
             """),
+        Section(title: "Camera, `[vision]`", tables: ["vision"], intro: """
+            Sightings of the landing target's H and of the hanging parcel from a downward camera's
+            detection process, one UDP datagram each ([vision.md](vision.md)). Off while `listen`
+            is empty. At start-up plumbd logs `vision: camera sightings on udp LISTEN`; if the
+            socket cannot be opened it logs a warning and flies without the camera. Malformed
+            datagrams are dropped and counted (`vision: N malformed datagram(s) dropped so far`,
+            at most every 10 s). The swing control and the entry gate of a drop are under
+            `[drop]` (`swing_control`, `swing_gain`, `swing_damping`, `entry_error_m`,
+            `entry_wait_s`).
+            """, outro: """
+            Message specific to these keys:
+
+            ```
+            'vision.listen' = "14600" is not an IPv4 address with a port, e.g. "127.0.0.1:14600"
+            ```
+            """),
         Section(title: "Mission source, `[mission]`", tables: ["mission"], intro: "", outro: """
             plumbd reads the mission file after it has opened and probed the board's devices, before
             the control loop starts, and logs `mission: N leg(s) from FILE` (with `, then home` when

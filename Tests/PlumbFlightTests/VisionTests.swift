@@ -7,13 +7,13 @@ import Testing
 /// against other objects, the hold time, the parcel's velocity and drift.
 @Suite struct VisionTests {
     /// A vehicle flying north at `speed` m/s from the origin, its local position recorded
-    /// every 10 ms up to `untilNs`.
+    /// every 100 ms up to `untilNs`.
     func frame(speed: Double, untilNs: UInt64) -> FrameEstimator {
-        var f = FrameEstimator(reference: GeoPoint(latDeg: 43.8, lonDeg: 125.3, altM: 200), historyCapacity: 64)
+        var f = FrameEstimator(reference: GeoPoint(latDeg: 43.8, lonDeg: 125.3, altM: 200), historyCapacity: 512)
         var t: UInt64 = 0
         while t <= untilNs {
             f.local(NED(speed * Double(t) / 1e9, 0, -10), atNs: t)
-            t += 10_000_000
+            t += 100_000_000
         }
         return f
     }
@@ -26,7 +26,8 @@ import Testing
         var v = VisionTracker()
         let s = VisionSighting(kind: .target, offset: NED(0, 0, 10), captureNs: 400_000_000)
         let gnssTarget = NED(2.5, 0, 0)
-        #expect(v.take(s, frame: f, expectedTarget: gnssTarget, nowNs: 550_000_000))
+        let ok1 = v.take(s, frame: f, expectedTarget: gnssTarget, nowNs: 550_000_000)
+        #expect(ok1)
         let t = v.target(gnssTarget, nowNs: 550_000_000)
         #expect(abs(t.n - 2.0) < 1e-6)
         // Placed with the position on arrival instead, it would be off by the 0.75 m flown
@@ -40,16 +41,20 @@ import Testing
         let expected = NED(0, 0, 0)
         // Older than max_latency_s on arrival.
         let old = VisionSighting(kind: .target, offset: NED(0.2, 0, 10), captureNs: 1_000_000_000)
-        #expect(!v.take(old, frame: f, expectedTarget: expected, nowNs: 1_500_000_000))
-        // Another H 5 m away: beyond the 3 m gate.
-        let other = VisionSighting(kind: .target, offset: NED(5, 0, 10), captureNs: 1_900_000_000)
-        #expect(!v.take(other, frame: f, expectedTarget: expected, nowNs: 1_950_000_000))
+        let ok2 = v.take(old, frame: f, expectedTarget: expected, nowNs: 1_500_000_000)
+        #expect(!ok2)
+        // Another H 6 m away: beyond the 5 m gate.
+        let other = VisionSighting(kind: .target, offset: NED(6, 0, 10), captureNs: 1_900_000_000)
+        let ok3 = v.take(other, frame: f, expectedTarget: expected, nowNs: 1_950_000_000)
+        #expect(!ok3)
         // Low quality.
         let weak = VisionSighting(kind: .target, offset: NED(0.2, 0, 10), captureNs: 1_900_000_000, quality: 20)
-        #expect(!v.take(weak, frame: f, expectedTarget: expected, nowNs: 1_950_000_000))
+        let ok4 = v.take(weak, frame: f, expectedTarget: expected, nowNs: 1_950_000_000)
+        #expect(!ok4)
         // A non-finite offset.
         let nan = VisionSighting(kind: .target, offset: NED(.nan, 0, 10), captureNs: 1_900_000_000)
-        #expect(!v.take(nan, frame: f, expectedTarget: expected, nowNs: 1_950_000_000))
+        let ok5 = v.take(nan, frame: f, expectedTarget: expected, nowNs: 1_950_000_000)
+        #expect(!ok5)
         #expect(v.refused == 4)
         #expect(!v.targetActive(nowNs: 1_950_000_000, expected: expected))
         #expect(v.target(expected, nowNs: 1_950_000_000) == expected)
@@ -62,8 +67,9 @@ import Testing
         // GNSS is 0.8 m off to the east: the camera sees the H at east 9.2.
         var t: UInt64 = 1_000_000_000
         while t <= 1_500_000_000 {
-            #expect(v.take(VisionSighting(kind: .target, offset: NED(10, 9.2, 10), captureNs: t - 80_000_000),
-                           frame: f, expectedTarget: expected, nowNs: t))
+            let ok6 = v.take(VisionSighting(kind: .target, offset: NED(10, 9.2, 10), captureNs: t - 80_000_000),
+                           frame: f, expectedTarget: expected, nowNs: t)
+            #expect(ok6)
             t += 50_000_000
         }
         #expect(abs(v.target(expected, nowNs: 1_500_000_000).e - 9.2) < 1e-3)
@@ -86,7 +92,8 @@ import Testing
         while t <= 39_000_000_000 {
             let ts = Double(t) / 1e9
             let s = VisionSighting(kind: .parcel, offset: NED(0.5 * sin(w * ts), 0.8, 10), captureNs: t)
-            #expect(v.take(s, frame: f, expectedTarget: nil, hangM: 10, nowNs: t + 80_000_000))
+            let ok7 = v.take(s, frame: f, expectedTarget: nil, hangM: 10, nowNs: t + 80_000_000)
+            #expect(ok7)
             if ts > 5 { maxSpeedErr = max(maxSpeedErr, abs(v.parcelVelocity.n - 0.5 * w * cos(w * ts))) }
             t += 50_000_000
         }
