@@ -194,9 +194,9 @@ public enum ConfigSchema {
     public static let dropTouchdownTensionRatio = ConfigKey.number("drop.touchdown_tension_ratio", 0.35, 0.05...0.9, tunable: true,
         "Touchdown: tension below this share of the parcel's weight (the same confirms the release).")
     public static let dropTouchdownHoldS = ConfigKey.number("drop.touchdown_hold_s", 0.08, 0...2, unit: "s", tunable: true,
-        "How long the tension must stay low, within the touchdown window, before the winch stops.")
+        "How long the tension must stay low, within the touchdown window, before the touchdown is judged.")
     public static let dropTouchdownConfirmS = ConfigKey.number("drop.touchdown_confirm_s", 0.08, 0...2, unit: "s", tunable: true,
-        "Then how long the drum must stay stopped, the tension still low, before the release.")
+        "Then how long the rope's end must stay still, the tension still low, before the release.")
     public static let dropTouchdownWindowM = ConfigKey.number("drop.touchdown_window_m", 2.0, 0.2...20, unit: "m", tunable: true,
         "Touchdown is believed only within this rope length of the expected one.")
     public static let dropReleaseVerifyS = ConfigKey.number("drop.release_verify_s", 1.0, 0.1...10, unit: "s", tunable: true,
@@ -217,8 +217,8 @@ public enum ConfigSchema {
         "With the camera seeing the parcel: steer the vehicle to put the parcel over the opening and damp its swing.")
     public static let dropSwingGain = ConfigKey.number("drop.swing_gain", 0, 0...3, tunable: true,
         "Vehicle offset per metre of the parcel's error (stiffness of the swing control).")
-    public static let dropSwingDamping = ConfigKey.number("drop.swing_damping", 0.35, 0...2, tunable: true,
-        "Damping ratio the swing control aims for (its velocity gain follows the rope length).")
+    public static let dropSwingDamping = ConfigKey.number("drop.swing_damping", 0.5, 0...2, tunable: true,
+        "Damping ratio the swing control aims for; above about 0.8 it feeds the swing instead.")
     public static let dropEntryErrorM = ConfigKey.number("drop.entry_error_m", 0.15, 0.02...1, unit: "m", tunable: true,
         "With the camera: the parcel waits above the roof until it is this close to the opening's centre.")
     public static let dropEntryWaitS = ConfigKey.number("drop.entry_wait_s", 20, 0...120, unit: "s", tunable: true,

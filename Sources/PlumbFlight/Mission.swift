@@ -78,6 +78,10 @@ public struct Mission {
     private var entryRetries = 0
     /// Where the vehicle was during the drop: the reel-in holds there.
     private var retractHold: NED? = nil
+    /// The vehicle's height (down) and the rope's length when the winch stopped on the
+    /// parcel's touchdown: the rope is kept slack from there until the hook is open.
+    private var slackFromD: Double? = nil
+    private var slackFromL: Double = 0
 
     /// The daemon has a dispatch link: its silence is a failsafe (`failsafe.dispatch_lost`).
     public var dispatchWatched = false
@@ -428,8 +432,8 @@ public struct Mission {
             }
         }
         if let p = s.vision.parcel {
-            vision.take(p, frame: frame, expectedTarget: expected, hangM: rope.lengthM + config.hookBelowSkidsM + config.parcelHeightM / 2,
-                        nowNs: nowNs)
+            vision.take(p, frame: frame, expectedTarget: expected, hangM: parcelHang(rope.lengthM),
+                        exposure: parcelExposure(rope.lengthM), nowNs: nowNs)
         }
     }
 
@@ -799,6 +803,44 @@ public struct Mission {
         return NED(w.n / speed * offset, w.e / speed * offset, 0)
     }
 
+    /// From the parcel's touchdown until the hook is open: the rope must never lift the
+    /// parcel again. Relieved of the parcel's weight the vehicle climbs for a second or so
+    /// before its autopilot catches it; the winch pays out what it climbs (and 5 cm more),
+    /// never reels in, and holds on the brake otherwise.
+    private mutating func keepSlack(_ ap: AutopilotView, _ L: Double, _ out: inout FlightOutputs) {
+        out.winch = 0
+        out.brake = true
+        let v = slackPayout(ap, L)
+        guard v > 0 else { return }
+        out.brake = false
+        out.winch = Math.clamp(v / config.winchMaxSpeedMps, 0, 1)
+    }
+
+    /// The pay-out speed that keeps the rope slack (m/s, ≥ 0): what the vehicle climbs,
+    /// fed forward, plus what is still owed to reach the length at touchdown + the climb
+    /// + 5 cm.
+    private func slackPayout(_ ap: AutopilotView, _ L: Double) -> Double {
+        guard let d0 = slackFromD else { return 0 }
+        let rise = Math.clamp(d0 - ap.position.d, 0, 1.5)
+        let want = slackFromL + rise + 0.05
+        let climb = max(0, -ap.velocity.d)
+        guard want - L > 0.01 || climb > 0.05 else { return 0 }
+        return Math.clamp(climb + 4 * (want - L), 0, config.winchMaxSpeedMps)
+    }
+
+    /// How far below the pivot the hanging parcel's centre is, with `ropeM` paid out.
+    private func parcelHang(_ ropeM: Double) -> Double {
+        max(1, ropeM + config.hookBelowSkidsM + config.parcelHeightM / 2)
+    }
+
+    /// How much of the hanging parcel is out in the wind, 0...1: all of it above a station's
+    /// roof, none once the hook is a metre inside the station (its walls and roof shelter it).
+    private func parcelExposure(_ ropeM: Double) -> Double {
+        guard target.kind == .drop, target.roofHeightM > 0 else { return 1 }
+        let insideM = ropeM - (dropAltitude(target) - config.hookBelowSkidsM - target.roofHeightM)
+        return Math.clamp(1 - insideM, 0, 1)
+    }
+
     // Rope drop: align at the drop height, weigh, lower, detect touchdown, release,
     // retract (with snag recovery), then the next leg.
     private mutating func drop(_ s: SensorSnapshot, _ ap: AutopilotView, _ dt: Double, _ out: inout FlightOutputs) {
@@ -811,8 +853,7 @@ public struct Mission {
         // Hold upwind of the opening by as much as the wind carries the hanging parcel; once
         // the parcel is down inside the station, out of the wind, stand over the opening.
         // (The offset fades out over the first metre inside: a step would start a swing.)
-        let insideM = l.roofHeightM > 0 ? L - (dropAltitude(l) - config.hookBelowSkidsM - l.roofHeightM) : 0
-        let exposed = Math.clamp(1 - insideM, 0, 1)
+        let exposed = parcelExposure(L)
         let drift = parcelDrift(ap, ropeM: L) * exposed
         let t = NED(ground.n - drift.n, ground.e - drift.e, ground.d)
         let holdD = t.d - dropAltitude(l)
@@ -832,10 +873,12 @@ public struct Mission {
         // loop would feed the swing instead of damping it.
         var parcelErr: Double? = nil
         var parcelSpeed = 0.0
-        if config.swingControl, phase == .lower, L > 1.0, let xp = vision.parcelNow(nowNs: nowNs, maxAgeS: 0.3) {
+        let hang = parcelHang(L)
+        if config.swingControl, phase == .lower, L > 1.0,
+           let now = vision.parcelNow(nowNs: nowNs, maxAgeS: 0.3, pivot: ap.position, hangM: hang, exposure: exposed) {
+            let xp = now.position
             let e = NED(xp.n - ground.n, xp.e - ground.e, 0)
-            let vp = vision.parcelVelocity
-            let hang = max(1, L + config.hookBelowSkidsM + config.parcelHeightM / 2)
+            let vp = now.velocity
             let drift = vision.parcelDriftRatio * (hang * exposed)
             let k = config.swingGain
             let c = 2 * config.swingDamping * (1 + k).squareRoot() * (hang / 9.80665).squareRoot()
@@ -900,6 +943,7 @@ public struct Mission {
                 entryRetries = 0
                 entryWaitNs = 0
                 dropHold = nil
+                slackFromD = nil
                 vision.resetParcel()
                 enter(.lower, .weighed, parcelWeightN)
             }
@@ -955,14 +999,22 @@ public struct Mission {
             let window = l.roofHeightM > 0 ? min(config.touchdownWindowM, 0.5 * l.roofHeightM) : config.touchdownWindowM
             let inWindow = L > expectedL - window
             if inWindow && rope.tensionN < config.touchdownTensionRatio * W {
-                if timerNs == 0 { timerNs = nowNs }
+                if timerNs == 0 {
+                    timerNs = nowNs
+                    slackFromD = ap.position.d
+                    slackFromL = L
+                }
+                // Relieved of the parcel the vehicle starts to climb at once: keep the rope
+                // slack while the touchdown is judged.
+                let payout = slackPayout(ap, L) / config.winchMaxSpeedMps
+                if payout > out.winch { out.winch = Math.clamp(payout, 0, 1) }
                 if Math.seconds(from: timerNs, to: nowNs) >= config.touchdownHoldS {
-                    out.winch = 0
-                    out.brake = true
                     enter(.settle)
+                    keepSlack(ap, L, &out)
                 }
             } else {
                 timerNs = 0
+                slackFromD = nil
             }
             // The rope not coming out (drum slipping, motor not answering), or far too long
             // in this phase: stop and bring the parcel back.
@@ -991,14 +1043,17 @@ public struct Mission {
                 earlyNs = 0
             }
         case .settle:
-            out.brake = true
-            out.winch = 0
+            keepSlack(ap, L, &out)
             if rope.tensionN > 0.6 * W {
                 emit(.falseTouchdown, rope.tensionN)
                 enter(.lower)
                 return
             }
-            if abs(rope.speedMps) < 0.05 && rope.tensionN < config.touchdownTensionRatio * W {
+            // The second witness: the rope's end has stopped going down. With the vehicle
+            // still, that is the drum stopped; with the vehicle rising off its lost load,
+            // the drum paying out just as fast.
+            let hookSinkMps = ap.velocity.d + rope.speedMps
+            if abs(hookSinkMps) < 0.1 && rope.tensionN < config.touchdownTensionRatio * W {
                 if timerNs == 0 { timerNs = nowNs }
                 if Math.seconds(from: timerNs, to: nowNs) >= config.touchdownConfirmS {
                     attempts = 0
@@ -1011,7 +1066,7 @@ public struct Mission {
                 enter(.lower)
             }
         case .release:
-            out.brake = true
+            keepSlack(ap, L, &out)
             let t = inPhaseS()
             // Open; after the verify time check the switch and the tension; close and
             // open again on a failure.

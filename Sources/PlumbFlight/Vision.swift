@@ -63,16 +63,18 @@ public struct VisionTracker: Equatable {
     public private(set) var targetUsed = 0
     public private(set) var refused = 0
 
-    // Parcel.
-    public private(set) var parcelPosition = NED.zero
-    public private(set) var parcelVelocity = NED.zero
-    /// The parcel's offset from the vehicle per metre of hanging length, filtered over
-    /// about 10 s: the tangent of its mean angle, i.e. its steady drift in the wind. Kept
-    /// per metre so that it holds while the rope lengthens.
-    public private(set) var parcelDriftRatio = NED.zero
+    // Parcel: a pendulum observer on its sightings.
+    public private(set) var parcel = ParcelObserver()
+    /// When the last parcel sighting arrived (not when it was taken).
     public private(set) var parcelSeenNs: UInt64 = 0
-    private var parcelCaptureNs: UInt64 = 0
     public private(set) var parcelUsed = 0
+    /// The parcel's position and velocity at its last sighting (local frame).
+    public var parcelPosition: NED { parcel.position }
+    public var parcelVelocity: NED { parcel.velocity }
+    /// The parcel's steady offset from the vehicle per metre of hanging length in the open
+    /// air: the tangent of its mean angle, i.e. its drift in the wind. Kept per metre so
+    /// that it holds while the rope lengthens.
+    public var parcelDriftRatio: NED { parcel.driftRatio }
 
     public init() {}
 
@@ -90,28 +92,28 @@ public struct VisionTracker: Equatable {
         return targetLocal
     }
 
-    /// The parcel's position now (predicted from its last sighting), if seen within `maxAgeS`.
-    public func parcelNow(nowNs: UInt64, maxAgeS: Double) -> NED? {
-        guard parcelSeenNs != 0, nowNs >= parcelCaptureNs else { return nil }
-        let age = Math.seconds(from: parcelCaptureNs, to: nowNs)
-        guard age <= maxAgeS else { return nil }
-        return NED(parcelPosition.n + parcelVelocity.n * age, parcelPosition.e + parcelVelocity.e * age, parcelPosition.d)
+    /// The parcel's position and velocity now (the observer brought forward from its last
+    /// sighting with the pivot at `pivot`), if seen within `maxAgeS`.
+    public func parcelNow(nowNs: UInt64, maxAgeS: Double, pivot: NED, hangM: Double,
+                          exposure: Double) -> (position: NED, velocity: NED)? {
+        guard parcelSeenNs != 0, parcel.started, nowNs >= parcel.timeNs,
+              Math.seconds(from: parcel.timeNs, to: nowNs) <= maxAgeS else { return nil }
+        return parcel.predict(toNs: nowNs, pivot: pivot, hangM: hangM, exposure: exposure)
     }
 
     /// Forgets the parcel (a new lowering starts from a fresh estimate).
     public mutating func resetParcel() {
+        parcel.reset()
         parcelSeenNs = 0
-        parcelCaptureNs = 0
-        parcelVelocity = .zero
-        parcelDriftRatio = .zero
     }
 
     /// Takes one sighting. `expectedTarget`: where GNSS puts the current target (nil: no
-    /// target now); `hangM`: how far below the vehicle the parcel's centre hangs now.
+    /// target now); `hangM`: how far below the vehicle the parcel's centre hangs now;
+    /// `exposure`: how much of the parcel is out in the wind (0 inside a station's shaft).
     /// Returns false when the sighting is refused.
     @discardableResult
     public mutating func take(_ s: VisionSighting, frame: FrameEstimator, expectedTarget: NED?, hangM: Double = 1,
-                              nowNs: UInt64) -> Bool {
+                              exposure: Double = 1, nowNs: UInt64) -> Bool {
         guard s.quality >= tuning.minQuality, s.captureNs <= nowNs,
               Math.seconds(from: s.captureNs, to: nowNs) <= tuning.maxLatencyS,
               s.offset.n.isFinite, s.offset.e.isFinite, s.offset.d.isFinite,
@@ -141,22 +143,9 @@ public struct VisionTracker: Equatable {
             targetSeenNs = nowNs
             targetUsed += 1
         case .parcel:
-            let ratio = NED(s.offset.n / max(hangM, 0.5), s.offset.e / max(hangM, 0.5), 0)
-            if parcelSeenNs == 0 || s.captureNs <= parcelCaptureNs
-                || Math.seconds(from: parcelCaptureNs, to: s.captureNs) > 1 {
-                parcelPosition = seen
-                parcelVelocity = .zero
-                parcelDriftRatio = ratio
-            } else {
-                let dt = Math.seconds(from: parcelCaptureNs, to: s.captureNs)
-                let raw = (seen - parcelPosition) * (1 / dt)
-                let kv = dt / (0.3 + dt)
-                parcelVelocity = parcelVelocity + (NED(raw.n, raw.e, 0) - parcelVelocity) * kv
-                let kd = dt / (10 + dt)
-                parcelDriftRatio = parcelDriftRatio + (ratio - parcelDriftRatio) * kd
-                parcelPosition = seen
-            }
-            parcelCaptureNs = s.captureNs
+            let before = parcel.sightings
+            parcel.take(seen: seen, pivot: vehicle, hangM: hangM, exposure: exposure, captureNs: s.captureNs)
+            guard parcel.sightings > before else { refused += 1; return false }
             parcelSeenNs = nowNs
             parcelUsed += 1
         }

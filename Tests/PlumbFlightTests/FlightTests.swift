@@ -64,6 +64,9 @@ private struct DropBench {
     var ropeM = 0.0
     var releasedAt: UInt64? = nil
     var phases: [MissionPhase] = []
+    /// The vehicle above its setpoint (m) and climbing (m/s): what losing the load does.
+    var liftM = 0.0
+    var climbMps = 0.0
 
     init(config base: FlightConfig = FlightConfig()) {
         var config = base
@@ -102,7 +105,8 @@ private struct DropBench {
         s.drumHome = ropeM < 0.02
         let o = mission.step(s, ap)
         // A perfect vehicle: it is where it was told to be.
-        if let sp = o.setpoint { ap.position = sp }
+        if let sp = o.setpoint { ap.position = NED(sp.n, sp.e, sp.d - liftM) }
+        ap.velocity = NED(0, 0, -climbMps)
         ap.landedState = ap.position.d < -0.5 ? 2 : 1
         if !o.brake { ropeM = max(0, ropeM + o.winch * 1.2 * 0.01) }
         s.ropeSpeedMps = o.brake ? 0 : o.winch * 1.2
@@ -152,6 +156,39 @@ private struct DropBench {
         }
         #expect(b.releasedAt == nil, "a release before touchdown")
         _ = sawSettle
+    }
+
+    @Test func theRopeStaysSlackWhileTheVehicleClimbsOffItsLoad() {
+        // Relieved of 5 kg the vehicle climbs: 3 m/s² up to 0.4 m/s, for a second.
+        // A winch that simply stopped would lift the parcel off the floor again (and the
+        // rope would bounce it); the rope must stay slack until the hook is open.
+        var b = DropBench()
+        b.mission.start(nowNs: b.t)
+        var downAt: UInt64? = nil
+        var lifted = 0
+        for _ in 0..<20_000 {
+            let hookReachesFloor = 11.35 + b.liftM
+            if downAt == nil && b.ropeM >= hookReachesFloor { downAt = b.t }
+            if let d = downAt {
+                let s = Double(b.t - d) / 1e9
+                let accelS = 0.4 / 3
+                b.climbMps = s < accelS ? 3 * s : (s < 1 ? 0.4 : 0)
+                b.liftM = s < accelS ? 1.5 * s * s : 1.5 * accelS * accelS + 0.4 * (min(s, 1) - accelS)
+                if b.releasedAt == nil && b.ropeM < 11.35 + b.liftM { lifted += 1 }
+            }
+            let lift = b.liftM
+            _ = b.tick { rope, _ in rope >= 11.35 + lift ? 2 : RopeDropTests.weight }
+            if b.mission.phase == .retract { break }
+        }
+        let down = try? #require(downAt)
+        let released = try? #require(b.releasedAt)
+        #expect(lifted == 0, "the rope lifted the parcel for \(lifted) ticks before the release")
+        #expect(b.liftM > 0.1)
+        // Released while the vehicle was still climbing: the witness is the rope's end
+        // standing still, not the drum.
+        if let d = down, let r = released { #expect(Double(r - d) / 1e9 < 0.5) }
+        #expect(b.phases.contains(.release))
+        #expect(!b.phases.dropFirst(b.phases.firstIndex(of: .settle) ?? 0).contains(.lower))
     }
 
     @Test func noTouchdownWithinTheWindowBringsTheParcelBack() {
