@@ -87,14 +87,15 @@ test: deps hil-preload firmware-check unit dissector systemd hil deb-check
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
 	@echo "make test: unit tests, firmware check, HIL scenarios and fuzz run passed"
 
-# The HIL: every scenario in-process, the landing accuracy over 50 seeds in wind, and the
-# nominal drop flown by the unchanged host daemon (process mode) and the aarch64 firmware
+# The HIL: every scenario in-process, the landing and drop accuracy over 50 seeds in wind
+# (every run must also pass its own scenario), and the nominal drop flown by the unchanged host daemon (process mode) and the aarch64 firmware
 # under qemu (firmware mode), each of which must give the in-process run's time series.
 hil: deps hil-preload firmware
 	$(SWIFT) build -c release --product plumb
 	$(SWIFT) build -c release --product plumbd
 	.build/release/plumb hil suite
 	.build/release/plumb hil sweep landing-wind --seeds 50 --landing-p95 0.10 --landing-max 0.30
+	.build/release/plumb hil sweep wind-gusts --seeds 50 --parcel-p95 0.25 --landing-p95 0.10 --landing-max 0.30
 	@bash HIL/compare-modes.sh nominal-drop 1
 	@# Dispatch over the real link: the mission upload, the start, pause/resume and abort,
 	@# and its loss; the daemon (host and aarch64) must fly exactly the in-process flight.

@@ -786,7 +786,7 @@ public struct Mission {
             legIndex += 1
             if legIndex >= plan.legs.count { returning = true }
             takeoffGroundD = ap.position.d
-            enter(.takeoff)
+            enter(.padTakeoff)
         }
     }
 
@@ -922,7 +922,7 @@ public struct Mission {
                     enter(.weigh, .aligned, err)
                 }
             } else { timerNs = 0 }
-            if inPhaseS() > 60 { emit(.noTouchdown); skipLeg() }
+            if inPhaseS() > 60 { emit(.alignTimeout, err); skipLeg() }
         case .weigh:
             out.brake = true
             if !sensorsOK { emit(s.tensionOK ? .encoderLost : .tensionLost); skipLeg(); return }

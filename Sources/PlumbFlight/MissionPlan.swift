@@ -131,6 +131,7 @@ public enum MissionNote: UInt8, Equatable {
     // Appended: the raw values above are what the link and the flight log carry.
     case dispatchBack, paused, resumed, homeSet
     case overOpening, entryTimeout, targetSeen, entryRetry
+    case alignTimeout
 
     public var text: String {
         switch self {
@@ -189,6 +190,7 @@ public enum MissionNote: UInt8, Equatable {
         case .entryTimeout: return "parcel not steady over the opening in time: lowering anyway"
         case .targetSeen: return "camera sees the target"
         case .entryRetry: return "parcel carried off the opening above the roof: raised to try again"
+        case .alignTimeout: return "could not hold over the station for 60 s: delivery skipped"
         }
     }
 }
