@@ -13,7 +13,7 @@ unicode="$toolchain/lib/swift/embedded/aarch64-none-none-elf/libswiftUnicodeData
 mkdir -p "$(dirname "$out")"
 mapfile -t objects < <(grep -v '^$' "$list")
 aarch64-linux-gnu-gcc -fuse-ld=lld -B"$swiftbin" "${objects[@]}" "$unicode" \
-  -Wl,--defsym=main=plumbd_c_main -Wl,--gc-sections -Wl,--icf=all -lgpiod -li2c -lsodium -lm -o "$out.unstripped"
+  -Wl,--defsym=main=plumbd_c_main -Wl,--gc-sections -Wl,--icf=all -Wl,-z,pack-relative-relocs -lgpiod -li2c -lsodium -lm -o "$out.unstripped"
 aarch64-linux-gnu-strip -o "$out" "$out.unstripped"
 size=$(stat -c %s "$out")
 echo "firmware: $out $(( (size + 1023) / 1024 )) KB stripped (target < 512 KB)"
