@@ -165,7 +165,7 @@ func frames(_ drone: inout DroneLink, now: UInt64) -> [[UInt8]] {
     }
 
     @Test func wrongKeyIsRejected() {
-        var (_, frame) = setup()
+        let (_, frame) = setup()
         var other = DroneLink(droneID: 0x1234, key: LinkKey(id: 1, bytes: [UInt8](repeating: 7, count: 32))!, epoch: 1)
         #expect(frame.withUnsafeBytes { other.receive($0, nowNs: 1) } == .none)
         #expect(other.stats.authenticationFailed == 1)
@@ -175,7 +175,7 @@ func frames(_ drone: inout DroneLink, now: UInt64) -> [[UInt8]] {
     }
 
     @Test func wrongDroneIsRejected() {
-        var (_, frame) = setup()
+        let (_, frame) = setup()
         var other = DroneLink(droneID: 0x9999, key: testKey, epoch: 1)
         #expect(frame.withUnsafeBytes { other.receive($0, nowNs: 1) } == .none)
         #expect(other.stats.wrongDrone == 1)
